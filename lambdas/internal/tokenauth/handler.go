@@ -1,0 +1,120 @@
+// Package tokenauth is the REST API's TOKEN authorizer: it turns
+// "Bearer <jwt>" into an IAM policy, or into the error API Gateway expects.
+package tokenauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
+)
+
+// ErrUnauthorized is the one error message API Gateway turns into 401.
+var ErrUnauthorized = errors.New("Unauthorized")
+
+// ErrFault makes API Gateway answer 500: the fault is ours (JWKS down, bad
+// methodArn), so the caller's token is not blamed, and nothing is allowed.
+var ErrFault = errors.New("authorizer fault")
+
+// Verifier is what the handler needs of jwtauth.Verifier.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*jwtauth.Claims, error)
+}
+
+// Handler verifies the token and builds the policy.
+type Handler struct {
+	Verifier Verifier
+	Rules    []policy.Rule
+	Log      *slog.Logger
+}
+
+// Config reads the authorizer's whole configuration from the environment:
+// jwtauth.ConfigFromEnv's variables plus SCOPE_RULES.
+func Config(getenv func(string) string) (jwtauth.Config, []policy.Rule, error) {
+	cfg, err := jwtauth.ConfigFromEnv(getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	rules, err := policy.ParseRules(getenv("SCOPE_RULES"))
+	return cfg, rules, err
+}
+
+// NewFromEnv builds a Handler from the environment, failing on bad configuration.
+func NewFromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) {
+	cfg, rules, err := Config(getenv)
+	if err != nil {
+		return nil, err
+	}
+	v, err := jwtauth.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{Verifier: v, Rules: rules, Log: log}, nil
+}
+
+// NewLogger is the JSON logger every authorizer log line goes through.
+func NewLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, nil)) }
+
+// Handle is the Lambda handler.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	var none events.APIGatewayCustomAuthorizerResponse
+	log := h.Log.With("requestId", requestID(ctx))
+	token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
+	if !ok || token == "" {
+		log.Info("denied", "reason", "no_bearer")
+		return none, ErrUnauthorized
+	}
+	arn, err := policy.ParseMethodARN(ev.MethodArn)
+	if err != nil {
+		log.Error("fault", "reason", "bad_method_arn", "error", err.Error())
+		return none, ErrFault
+	}
+	claims, err := h.Verifier.Verify(ctx, token)
+	if err != nil {
+		reason := jwtauth.Reason(err)
+		if errors.Is(err, jwtauth.ErrKeySource) {
+			log.Error("fault", "reason", reason, "error", err.Error())
+			return none, ErrFault
+		}
+		// The error text names claims and kids, never the token itself.
+		log.Info("denied", "reason", reason, "error", err.Error())
+		return none, ErrUnauthorized
+	}
+	scopes := claims.Scopes()
+	resp := policy.Build(claims.Subject, arn, scopes, h.Rules, Context(claims, scopes))
+	denied := len(resp.PolicyDocument.Statement) > 1
+	log.Info("allowed", "sub", claims.Subject, "jti", claims.ID, "method", arn.Verb+" /"+arn.Path, "deniedRules", denied)
+	return resp, nil
+}
+
+// Context is what the backend sees in requestContext.authorizer: strings only.
+func Context(c *jwtauth.Claims, scopes []string) map[string]any {
+	ctx := map[string]any{"sub": c.Subject, "scope": strings.Join(scopes, " ")}
+	if c.ClientID != "" {
+		ctx["client_id"] = c.ClientID
+	}
+	if len(c.Audience) > 0 {
+		ctx["aud"] = strings.Join(c.Audience, " ")
+	}
+	if c.TokenUse != "" {
+		ctx["token_use"] = c.TokenUse
+	}
+	if u := c.User(); u != "" {
+		ctx["username"] = u
+	}
+	return ctx
+}
+
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
