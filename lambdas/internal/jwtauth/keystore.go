@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,19 @@ type keyStore struct {
 	ok      bool
 	lastErr error
 	print   [32]byte
+
+	// byKID indexes the current set so a lookup costs the same for 2 keys or 200.
+	byKID atomic.Pointer[map[string]jwkset.JWK]
+}
+
+// KeyRead finds a key by kid in the index.
+func (s *keyStore) KeyRead(_ context.Context, kid string) (jwkset.JWK, error) {
+	if m := s.byKID.Load(); m != nil {
+		if k, ok := (*m)[kid]; ok {
+			return k, nil
+		}
+	}
+	return jwkset.JWK{}, fmt.Errorf("%w: kid %q", jwkset.ErrKeyNotFound, kid)
 }
 
 func newKeyStore() *keyStore {
@@ -32,7 +46,13 @@ func newKeyStore() *keyStore {
 // KeyReplaceAll is called by jwkset after every successful fetch.
 func (s *keyStore) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
 	h := sha256.New()
+	index := make(map[string]jwkset.JWK, len(given))
 	for _, k := range given {
+		if kid := k.Marshal().KID; kid != "" {
+			if _, dup := index[kid]; !dup {
+				index[kid] = k // the first key with a kid wins, as in jwkset's own lookup
+			}
+		}
 		b, _ := json.Marshal(k.Marshal())
 		h.Write(b)
 	}
@@ -44,6 +64,7 @@ func (s *keyStore) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error 
 	if err := s.MemoryJWKSet.KeyReplaceAll(ctx, given); err != nil {
 		return err
 	}
+	s.byKID.Store(&index)
 	if print != s.print {
 		s.print = print
 		s.gen.Add(1)

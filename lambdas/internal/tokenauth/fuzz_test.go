@@ -1,0 +1,34 @@
+package tokenauth
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// FuzzAuthorizationHeader feeds arbitrary Authorization values through the
+// whole handler with a real verifier. Nothing an attacker can type without the
+// IdP's private key may be allowed, and every refusal must be exactly
+// "Unauthorized" (never a panic, never a fault).
+func FuzzAuthorizationHeader(f *testing.F) {
+	fx := newFixture(f)
+	fx.h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	for _, s := range []string{
+		"Bearer eyJhbGciOiJub25lIiwia2lkIjoiazEifQ.eyJzdWIiOiJ4In0.",
+		"Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2ln",
+		"Bearer a.b.c", "Bearer ..", "Bearer a.b.c.d", "bearer x", "Basic dXNlcg==", "Bearer  a.b.c",
+		"Bearer eyJ.eyJ.", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.AAAA", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, auth string) {
+		resp, err := fx.h.Handle(context.Background(), event(auth, base+"GET/pets"))
+		if err == nil {
+			t.Fatalf("fuzzed header allowed: %q -> %+v", auth, resp)
+		}
+		if err != ErrUnauthorized {
+			t.Fatalf("fuzzed header gave %v, want Unauthorized", err)
+		}
+	})
+}

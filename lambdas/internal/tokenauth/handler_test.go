@@ -1,0 +1,203 @@
+package tokenauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/testjwt"
+)
+
+const (
+	issuer   = "https://issuer.example.com/"
+	clientID = "client123"
+	base     = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/"
+)
+
+type fixture struct {
+	idp *testjwt.IdP
+	h   *Handler
+	log *bytes.Buffer
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	idp, err := testjwt.New("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(idp.Close)
+	env := map[string]string{
+		"ISSUER":      issuer,
+		"JWKS_URI":    idp.JWKSURI(),
+		"AUDIENCE":    clientID,
+		"SCOPE_RULES": `[{"method":"POST","resource":"/pets","scopes":["admin-client123"]}]`,
+	}
+	var buf bytes.Buffer
+	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{idp: idp, h: h, log: &buf}
+}
+
+func (f *fixture) token(t *testing.T, scope string, mod func(jwt.MapClaims)) string {
+	t.Helper()
+	c := jwt.MapClaims{
+		"sub": "sub-1", "iss": issuer, "aud": clientID, "token_use": "id", "cognito:username": "regularuser",
+		"scope": scope, "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(), "jti": "jti-7",
+	}
+	if mod != nil {
+		mod(c)
+	}
+	s, err := f.idp.Sign(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func event(auth, arn string) events.APIGatewayCustomAuthorizerRequest {
+	return events.APIGatewayCustomAuthorizerRequest{Type: "TOKEN", AuthorizationToken: auth, MethodArn: arn}
+}
+
+func TestHandle(t *testing.T) {
+	f := newFixture(t)
+	regular := f.token(t, "regular-client123", nil)
+	admin := f.token(t, "admin-client123 regular-client123", nil)
+	tests := []struct {
+		name       string
+		auth, arn  string
+		wantErr    error
+		wantDenied []string
+	}{
+		{"regular GET /pets", "Bearer " + regular, base + "GET/pets", nil, []string{base + "POST/pets"}},
+		{"regular POST /pets gets an explicit Deny", "Bearer " + regular, base + "POST/pets", nil, []string{base + "POST/pets"}},
+		{"admin POST /pets", "Bearer " + admin, base + "POST/pets", nil, nil},
+		{"missing Bearer", regular, base + "GET/pets", ErrUnauthorized, nil},
+		{"lowercase bearer", "bearer " + regular, base + "GET/pets", ErrUnauthorized, nil},
+		{"Basic", "Basic dXNlcjpwYXNz", base + "GET/pets", ErrUnauthorized, nil},
+		{"empty", "", base + "GET/pets", ErrUnauthorized, nil},
+		{"Bearer and nothing", "Bearer ", base + "GET/pets", ErrUnauthorized, nil},
+		{"garbage", "Bearer abc.def.ghi", base + "GET/pets", ErrUnauthorized, nil},
+		{"expired", "Bearer " + f.token(t, "", func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), base + "GET/pets", ErrUnauthorized, nil},
+		{"bad methodArn is a fault", "Bearer " + regular, "arn:aws:lambda:x", ErrFault, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := f.h.Handle(context.Background(), event(tt.auth, tt.arn))
+			if tt.wantErr != nil {
+				if err != tt.wantErr {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if tt.wantErr == ErrUnauthorized && err.Error() != "Unauthorized" {
+					t.Fatalf("message %q, API Gateway needs exactly Unauthorized", err.Error())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.PrincipalID != "sub-1" {
+				t.Fatalf("principalId = %q", resp.PrincipalID)
+			}
+			st := resp.PolicyDocument.Statement
+			if st[0].Effect != "Allow" || st[0].Resource[0] != base+"*" {
+				t.Fatalf("first statement %+v, want Allow on the stage", st[0])
+			}
+			var denied []string
+			if len(st) > 1 {
+				denied = st[1].Resource
+				if st[1].Effect != "Deny" {
+					t.Fatalf("second statement %+v", st[1])
+				}
+			}
+			if strings.Join(denied, ",") != strings.Join(tt.wantDenied, ",") {
+				t.Fatalf("denied %q, want %q", denied, tt.wantDenied)
+			}
+			for k, v := range resp.Context {
+				if _, ok := v.(string); !ok {
+					t.Fatalf("context %s is %T, API Gateway needs strings", k, v)
+				}
+			}
+			if resp.Context["sub"] != "sub-1" || resp.Context["username"] != "regularuser" || resp.Context["token_use"] != "id" || resp.Context["aud"] != clientID {
+				t.Fatalf("context %v", resp.Context)
+			}
+		})
+	}
+	if strings.Contains(f.log.String(), regular) || strings.Contains(f.log.String(), strings.Split(regular, ".")[2]) {
+		t.Fatal("a token was logged")
+	}
+	var line map[string]any
+	first := strings.SplitN(f.log.String(), "\n", 2)[0]
+	if err := json.Unmarshal([]byte(first), &line); err != nil || line["msg"] == nil {
+		t.Fatalf("log line is not JSON: %q", first)
+	}
+	if !strings.Contains(f.log.String(), `"reason":"expired"`) || !strings.Contains(f.log.String(), `"jti":"jti-7"`) {
+		t.Fatalf("logs lack reason codes or jti:\n%s", f.log.String())
+	}
+}
+
+type faultyVerifier struct{}
+
+func (faultyVerifier) Verify(context.Context, string) (*jwtauth.Claims, error) {
+	return nil, errors.Join(jwtauth.ErrKeySource, errors.New("connection refused"))
+}
+
+func TestJWKSFaultIsNot401(t *testing.T) {
+	h := &Handler{Verifier: faultyVerifier{}, Log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
+	resp, err := h.Handle(context.Background(), event("Bearer a.b.c", base+"GET/pets"))
+	if err != ErrFault || err.Error() == "Unauthorized" {
+		t.Fatalf("err = %v, want ErrFault (500)", err)
+	}
+	if len(resp.PolicyDocument.Statement) != 0 {
+		t.Fatal("a fault returned a policy")
+	}
+}
+
+func TestAccessTokenContext(t *testing.T) {
+	c := &jwtauth.Claims{ClientID: "c1", TokenUse: "access", Username: "u"}
+	c.Subject = "s"
+	ctx := Context(c, []string{"a", "b"})
+	if ctx["client_id"] != "c1" || ctx["scope"] != "a b" || ctx["username"] != "u" || ctx["aud"] != nil {
+		t.Fatalf("context %v", ctx)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	env := map[string]string{"ISSUER": issuer, "JWKS_URI": "https://issuer.example.com/jwks", "AUDIENCE": "a", "SCOPE_RULES": "nope"}
+	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) {
+		t.Fatalf("bad SCOPE_RULES: %v", err)
+	}
+	env["SCOPE_RULES"] = ""
+	env["JWKS_URI"] = "http://idp.example.com/jwks"
+	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtauth.ErrConfig) {
+		t.Fatalf("http JWKS: %v", err)
+	}
+}
+
+func TestExampleEventParses(t *testing.T) {
+	raw, err := os.ReadFile("testdata/event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayCustomAuthorizerRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	if _, err := f.h.Handle(context.Background(), ev); err != ErrUnauthorized {
+		t.Fatalf("example event with a dummy token: %v, want Unauthorized", err)
+	}
+}
