@@ -1,5 +1,10 @@
+// Command adminuser serves GET /AdminUser (scope admin-<clientId>).
 package main
 
-import "github.com/aws/aws-lambda-go/lambda"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
 
-func main() { lambda.Start(func() (string, error) { return "hi", nil }) }
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/httpapi"
+)
+
+func main() { lambda.Start(httpapi.Greeting("Hello from Admin User")) }

@@ -1,0 +1,263 @@
+package pets
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+func loadEvent(t *testing.T, file string) events.APIGatewayProxyRequest {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func newHandler(store Store) (*Handler, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return &Handler{Store: store, AdminScope: "admin-client123", Log: slog.New(slog.NewJSONHandler(&buf, nil))}, &buf
+}
+
+func decodeMessage(t *testing.T, body string) string {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m["message"] == "" {
+		t.Fatalf("error body %q is not {\"message\": ...}", body)
+	}
+	return m["message"]
+}
+
+func TestCreate(t *testing.T) {
+	store := newMemStore()
+	h, _ := newHandler(store)
+	resp, _ := h.Handle(context.Background(), loadEvent(t, "post-pets.json"))
+	if resp.StatusCode != 201 {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	var p Pet
+	json.Unmarshal([]byte(resp.Body), &p)
+	if p.ID != 4 || p.Type != "dog" || p.Price != 249.99 {
+		t.Fatalf("pet = %+v", p)
+	}
+	if resp.Headers["Location"] != "/prod/pets/4" {
+		t.Fatalf("Location = %q", resp.Headers["Location"])
+	}
+	if p.CreatedBy != "sub-admin" {
+		t.Fatalf("the creator should see createdBy: %+v", p)
+	}
+}
+
+func TestCreateRejectsBadInput(t *testing.T) {
+	tests := []struct {
+		name, body string
+		b64        bool
+		want       string
+	}{
+		{"empty", ``, false, "JSON object"},
+		{"not json", `dog`, false, "JSON object"},
+		{"array", `[]`, false, "JSON object"},
+		{"unknown field", `{"type":"dog","price":1,"name":"rex"}`, false, "unknown field"},
+		{"missing type", `{"price":1}`, false, "type is required"},
+		{"missing price", `{"type":"dog"}`, false, "price is required"},
+		{"null price", `{"type":"dog","price":null}`, false, "price is required"},
+		{"empty type", `{"type":"","price":1}`, false, "letters"},
+		{"type with digits", `{"type":"dog2","price":1}`, false, "letters"},
+		{"type too long", `{"type":"` + strings.Repeat("a", 65) + `","price":1}`, false, "letters"},
+		{"type not a string", `{"type":7,"price":1}`, false, "wrong type"},
+		{"price as string", `{"type":"dog","price":"249.99"}`, false, "price must be"},
+		{"negative price", `{"type":"dog","price":-1}`, false, "price must be"},
+		{"three decimals", `{"type":"dog","price":1.999}`, false, "price must be"},
+		{"exponent", `{"type":"dog","price":1e3}`, false, "price must be"},
+		{"too expensive", `{"type":"dog","price":100000.01}`, false, "price must be"},
+		{"huge", `{"type":"dog","price":99999999999}`, false, "price must be"},
+		{"two objects", `{"type":"dog","price":1}{"type":"cat","price":2}`, false, "exactly one"},
+		{"over 16 KB", `{"type":"dog","price":1` + strings.Repeat(" ", 16<<10) + `}`, false, "limit"},
+		{"bad base64", `!!!`, true, "base64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore()
+			h, _ := newHandler(store)
+			ev := loadEvent(t, "post-pets.json")
+			ev.Body, ev.IsBase64Encoded = tt.body, tt.b64
+			resp, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != 400 {
+				t.Fatalf("status %d, want 400: %s", resp.StatusCode, resp.Body)
+			}
+			if msg := decodeMessage(t, resp.Body); !strings.Contains(msg, tt.want) {
+				t.Fatalf("message %q, want it to mention %q", msg, tt.want)
+			}
+			if store.writes != 0 || len(store.pets) != 3 {
+				t.Fatalf("bad input wrote %d pets", store.writes)
+			}
+		})
+	}
+}
+
+func TestCreateAccepts(t *testing.T) {
+	for _, body := range []string{`{"type":"Dog","price":0}`, `{"price":100000,"type":"cat"}`, `{"type":"fish","price":0.5}`} {
+		store := newMemStore()
+		h, _ := newHandler(store)
+		ev := loadEvent(t, "post-pets.json")
+		ev.Body = body
+		if resp, _ := h.Handle(context.Background(), ev); resp.StatusCode != 201 {
+			t.Fatalf("%s: status %d %s", body, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	store := newMemStore()
+	h, _ := newHandler(store)
+	ev := loadEvent(t, "post-pets.json")
+	ev.Headers["idempotency-key"] = "order-42"
+	first, _ := h.Handle(context.Background(), ev)
+	again, _ := h.Handle(context.Background(), ev)
+	if first.StatusCode != 201 || again.StatusCode != 201 || first.Body != again.Body {
+		t.Fatalf("retry gave %d %s, first %d %s", again.StatusCode, again.Body, first.StatusCode, first.Body)
+	}
+	if again.Headers["Idempotent-Replayed"] != "true" || store.writes != 1 {
+		t.Fatalf("retry wrote again (writes %d)", store.writes)
+	}
+	ev.Body = `{"type":"cat","price":1}`
+	if r, _ := h.Handle(context.Background(), ev); r.StatusCode != 422 {
+		t.Fatalf("same key, other body: %d", r.StatusCode)
+	}
+	ev.Headers["idempotency-key"] = "bad key"
+	if r, _ := h.Handle(context.Background(), ev); r.StatusCode != 400 {
+		t.Fatalf("bad key: %d", r.StatusCode)
+	}
+}
+
+func TestGetAndList(t *testing.T) {
+	store := newMemStore()
+	store.pets[4] = Pet{4, "dog", 10, "sub-admin"}
+	h, _ := newHandler(store)
+	tests := []struct {
+		name       string
+		file       string
+		petID      string
+		query      map[string]string
+		wantStatus int
+		wantBody   string
+		wantLink   string
+	}{
+		{"get seed pet", "get-pet.json", "1", nil, 200, `{"id":1,"type":"dog","price":249.99}`, ""},
+		{"get hides createdBy from others", "get-pet.json", "4", nil, 200, `{"id":4,"type":"dog","price":10}`, ""},
+		{"get missing", "get-pet.json", "99", nil, 404, "", ""},
+		{"get bad id", "get-pet.json", "abc", nil, 400, "", ""},
+		{"get zero id", "get-pet.json", "0", nil, 400, "", ""},
+		{"list all", "get-pets.json", "", nil, 200, `[{"id":1,"type":"dog","price":249.99},{"id":2,"type":"cat","price":124.99},{"id":3,"type":"fish","price":0.99},{"id":4,"type":"dog","price":10}]`, ""},
+		{"list by type", "get-pets.json", "", map[string]string{"type": "DOG"}, 200, `[{"id":1,"type":"dog","price":249.99},{"id":4,"type":"dog","price":10}]`, ""},
+		{"first page", "get-pets.json", "", map[string]string{"limit": "2"}, 200, `[{"id":1,"type":"dog","price":249.99},{"id":2,"type":"cat","price":124.99}]`, `</prod/pets?after=2&limit=2>; rel="next"`},
+		{"next page", "get-pets.json", "", map[string]string{"limit": "2", "after": "2"}, 200, `[{"id":3,"type":"fish","price":0.99},{"id":4,"type":"dog","price":10}]`, ""},
+		{"empty page is an array", "get-pets.json", "", map[string]string{"after": "99"}, 200, `[]`, ""},
+		{"limit too big", "get-pets.json", "", map[string]string{"limit": "101"}, 400, "", ""},
+		{"bad type", "get-pets.json", "", map[string]string{"type": "d0g"}, 400, "", ""},
+		{"bad after", "get-pets.json", "", map[string]string{"after": "-1"}, 400, "", ""},
+		{"unknown param", "get-pets.json", "", map[string]string{"page": "2"}, 400, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := loadEvent(t, tt.file)
+			if tt.petID != "" {
+				ev.PathParameters = map[string]string{"petId": tt.petID}
+			}
+			ev.QueryStringParameters = tt.query
+			resp, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, resp.Body)
+			}
+			if tt.wantStatus >= 400 {
+				decodeMessage(t, resp.Body)
+				return
+			}
+			if resp.Body != tt.wantBody {
+				t.Fatalf("body %s\nwant %s", resp.Body, tt.wantBody)
+			}
+			if resp.Headers["Link"] != tt.wantLink {
+				t.Fatalf("Link %q, want %q", resp.Headers["Link"], tt.wantLink)
+			}
+		})
+	}
+}
+
+func TestAdminSeesCreatedBy(t *testing.T) {
+	store := newMemStore()
+	h, _ := newHandler(store)
+	ev := loadEvent(t, "get-pet.json")
+	ev.RequestContext.Authorizer = map[string]any{"principalId": "someone", "scope": "admin-client123"}
+	resp, _ := h.Handle(context.Background(), ev)
+	if !strings.Contains(resp.Body, `"createdBy":"seed"`) {
+		t.Fatalf("admin should see createdBy: %s", resp.Body)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		err        error
+		wantStatus int
+		wantRetry  string
+	}{
+		{fmt.Errorf("%w: list: capacity", ErrThrottled), 503, "1"},
+		{fmt.Errorf("dial tcp: secret-table-name unreachable"), 500, ""},
+	}
+	for _, tt := range tests {
+		store := newMemStore()
+		store.fail = tt.err
+		h, logs := newHandler(store)
+		for _, file := range []string{"get-pets.json", "get-pet.json", "post-pets.json"} {
+			resp, err := h.Handle(context.Background(), loadEvent(t, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus || resp.Headers["Retry-After"] != tt.wantRetry {
+				t.Fatalf("%s: status %d Retry-After %q", file, resp.StatusCode, resp.Headers["Retry-After"])
+			}
+			if strings.Contains(resp.Body, "secret-table-name") || strings.Contains(resp.Body, "capacity") {
+				t.Fatalf("5xx body leaks detail: %s", resp.Body)
+			}
+		}
+		if !strings.Contains(logs.String(), "requestId") {
+			t.Fatalf("fault not logged: %s", logs.String())
+		}
+	}
+}
+
+func TestRouting(t *testing.T) {
+	h, _ := newHandler(newMemStore())
+	for _, c := range []struct {
+		resource, method string
+		want             int
+	}{{"/pets", "DELETE", 405}, {"/pets/{petId}", "PUT", 405}, {"/owners", "GET", 404}} {
+		ev := loadEvent(t, "get-pets.json")
+		ev.Resource, ev.HTTPMethod = c.resource, c.method
+		if r, _ := h.Handle(context.Background(), ev); r.StatusCode != c.want {
+			t.Errorf("%s %s: %d, want %d", c.method, c.resource, r.StatusCode, c.want)
+		}
+	}
+	ev := loadEvent(t, "post-pets.json")
+	ev.RequestContext.Authorizer = nil
+	if r, _ := h.Handle(context.Background(), ev); r.StatusCode != 401 {
+		t.Errorf("POST without a principal: %d", r.StatusCode)
+	}
+}

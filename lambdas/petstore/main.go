@@ -1,0 +1,35 @@
+// Command petstore serves the REST PetStore's /pets resources from DynamoDB.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/pets"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	table := os.Getenv("TABLE_NAME")
+	if table == "" {
+		log.Error("configuration", "error", "TABLE_NAME is empty: set it to the PetStore table's name")
+		os.Exit(1)
+	}
+	// The SDK resolves the endpoint; AWS_ENDPOINT_URL_DYNAMODB points it at a local DynamoDB.
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &pets.Handler{
+		Store:      &pets.DynamoStore{DB: dynamodb.NewFromConfig(cfg), Table: table},
+		AdminScope: os.Getenv("ADMIN_SCOPE"),
+		Log:        log,
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,10 @@
+// Command regularuser serves GET /RegularUser (scope regular-<clientId>).
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/httpapi"
+)
+
+func main() { lambda.Start(httpapi.Greeting("Hello from Regular User")) }
