@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
@@ -48,6 +49,7 @@ type GoLambda struct {
 	constructs.Construct
 	Function awslambda.Function
 	LogGroup awslogs.LogGroup
+	Role     awsiam.Role
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
@@ -89,7 +91,18 @@ func New(scope constructs.Construct, id string, props *Props) *GoLambda {
 		Retention:     p.LogRetention,
 		RemovalPolicy: p.RemovalPolicy,
 	})
+	// Its own role with an inline policy for its own log group: no managed
+	// policy, no logs:* on every group in the account.
+	role := awsiam.NewRole(c, jsii.String("Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Runs " + pkg),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: jsii.Strings(*logGroup.LogGroupArn()),
+	}))
 	fnProps := &awslambda.FunctionProps{
+		Role:          role,
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),
@@ -108,7 +121,7 @@ func New(scope constructs.Construct, id string, props *Props) *GoLambda {
 		fnProps.ReservedConcurrentExecutions = &p.ReservedConcurrency
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), fnProps)
-	return &GoLambda{Construct: c, Function: fn, LogGroup: logGroup}
+	return &GoLambda{Construct: c, Function: fn, LogGroup: logGroup, Role: role}
 }
 
 // Code is the asset for a main package. Its hash is the hash of the built

@@ -1,0 +1,196 @@
+// Package restapi is the REST PetStore API: a public landing page and the
+// /pets resources behind a Lambda TOKEN authorizer, with the request body of
+// POST /pets validated by API Gateway before any Lambda runs.
+package restapi
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// TokenRegex is what API Gateway checks the Authorization header against
+// before it calls the authorizer: "Bearer " and three base64url segments.
+// (The common "^Bearer [-0-9a-zA-z\.]*$" lets punctuation through via A-z.)
+const TokenRegex = `^Bearer [-_0-9A-Za-z]+\.[-_0-9A-Za-z]+\.[-_0-9A-Za-z]+$`
+
+// MaxAuthorizerTTL is API Gateway's limit for the authorizer result cache.
+const MaxAuthorizerTTL = 3600
+
+// Props configure the API.
+type Props struct {
+	// Name of the API. Default: "PetStore".
+	Name string
+	// StageName. Default: "prod".
+	StageName string
+	// Handler serves /pets and /pets/{petId} (proxy integration). Required.
+	Handler awslambda.IFunction
+	// Authorizer is the TOKEN authorizer function. Required.
+	Authorizer awslambda.IFunction
+	// AuthorizerTTLSeconds caches the authorizer's policy per token; 0 disables. Default: 3600.
+	AuthorizerTTLSeconds *float64
+	// ThrottleRate (requests per second) and ThrottleBurst of the stage. Default: 100 and 50.
+	ThrottleRate, ThrottleBurst float64
+	// AccessLogs receives JSON access logs. Required.
+	AccessLogs awslogs.ILogGroup
+	// CorsOrigins allowed; empty means CORS stays closed. Default: none.
+	CorsOrigins []string
+	// LandingPage is the HTML of GET /. Default: a short page naming the routes.
+	LandingPage string
+}
+
+// RestAPI exposes what New made.
+type RestAPI struct {
+	constructs.Construct
+	Api        awsapigateway.RestApi
+	Authorizer awsapigateway.TokenAuthorizer
+	Validator  awsapigateway.RequestValidator
+	NewPet     awsapigateway.Model
+	// URL of the stage, without a trailing slash: https://<id>.execute-api.<region>.<suffix>/<stage>.
+	URL *string
+}
+
+// AccessLogFormat is the JSON line API Gateway writes per request.
+const AccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",` +
+	`"requestTime":"$context.requestTime","method":"$context.httpMethod","resourcePath":"$context.resourcePath","status":"$context.status",` +
+	`"protocol":"$context.protocol","responseLength":"$context.responseLength","latency":"$context.responseLatency",` +
+	`"integrationLatency":"$context.integrationLatency","principalId":"$context.authorizer.principalId",` +
+	`"authorizerError":"$context.authorizer.error","authorizerStatus":"$context.authorizer.status"}`
+
+const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head><body><h1>PetStore</h1>` +
+	`<p>Send a bearer token to GET /pets, POST /pets and GET /pets/{petId}.</p></body></html>`
+
+// New makes the API, the authorizer, the validator and model, and the methods.
+func New(scope constructs.Construct, id string, props *Props) *RestAPI {
+	p := *props
+	if p.Handler == nil || p.Authorizer == nil || p.AccessLogs == nil {
+		panic(fmt.Sprintf("restapi %s: Handler, Authorizer and AccessLogs are required", id))
+	}
+	ttl := float64(MaxAuthorizerTTL)
+	if p.AuthorizerTTLSeconds != nil {
+		ttl = *p.AuthorizerTTLSeconds
+	}
+	if ttl < 0 || ttl > MaxAuthorizerTTL {
+		panic(fmt.Sprintf("restapi %s: AuthorizerTTLSeconds %v: want 0 (no cache) to %d", id, ttl, MaxAuthorizerTTL))
+	}
+	if p.Name == "" {
+		p.Name = "PetStore"
+	}
+	if p.StageName == "" {
+		p.StageName = "prod"
+	}
+	if p.ThrottleRate == 0 {
+		p.ThrottleRate = 100
+	}
+	if p.ThrottleBurst == 0 {
+		p.ThrottleBurst = 50
+	}
+	if p.LandingPage == "" {
+		p.LandingPage = defaultLanding
+	}
+
+	c := constructs.NewConstruct(scope, &id)
+	apiProps := &awsapigateway.RestApiProps{
+		RestApiName:   jsii.String(p.Name),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		// Access and execution logs need the account's API Gateway CloudWatch role.
+		CloudWatchRole:              jsii.Bool(true),
+		CloudWatchRoleRemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(p.StageName),
+			ThrottlingRateLimit:  &p.ThrottleRate,
+			ThrottlingBurstLimit: &p.ThrottleBurst,
+			LoggingLevel:         awsapigateway.MethodLoggingLevel_ERROR,
+			DataTraceEnabled:     jsii.Bool(false),
+			MetricsEnabled:       jsii.Bool(true),
+			TracingEnabled:       jsii.Bool(true),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(p.AccessLogs),
+			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(AccessLogFormat)),
+		},
+	}
+	if len(p.CorsOrigins) > 0 {
+		apiProps.DefaultCorsPreflightOptions = &awsapigateway.CorsOptions{
+			AllowOrigins: jsii.Strings(p.CorsOrigins...),
+			AllowMethods: jsii.Strings("GET", "POST"),
+			AllowHeaders: jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
+		}
+	}
+	api := awsapigateway.NewRestApi(c, jsii.String("Api"), apiProps)
+
+	authorizer := awsapigateway.NewTokenAuthorizer(c, jsii.String("TokenAuthorizer"), &awsapigateway.TokenAuthorizerProps{
+		Handler:         p.Authorizer,
+		IdentitySource:  awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
+		ValidationRegex: jsii.String(TokenRegex),
+		ResultsCacheTtl: awscdk.Duration_Seconds(&ttl),
+	})
+	validator := api.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
+		ValidateRequestBody:       jsii.Bool(true),
+		ValidateRequestParameters: jsii.Bool(true),
+	})
+	newPet := api.AddModel(jsii.String("NewPet"), &awsapigateway.ModelOptions{
+		ContentType: jsii.String("application/json"),
+		ModelName:   jsii.String("NewPet"),
+		Schema: &awsapigateway.JsonSchema{
+			Schema:               awsapigateway.JsonSchemaVersion_DRAFT4,
+			Title:                jsii.String("NewPet"),
+			Type:                 awsapigateway.JsonSchemaType_OBJECT,
+			Required:             jsii.Strings("type", "price"),
+			AdditionalProperties: false,
+			Properties: &map[string]*awsapigateway.JsonSchema{
+				"type":  {Type: awsapigateway.JsonSchemaType_STRING, MinLength: jsii.Number(1), MaxLength: jsii.Number(64), Pattern: jsii.String("^[A-Za-z]+$")},
+				"price": {Type: awsapigateway.JsonSchemaType_NUMBER, Minimum: jsii.Number(0), Maximum: jsii.Number(100000)},
+			},
+		},
+	})
+
+	// GET / is public: a mock integration, no Lambda.
+	api.Root().AddMethod(jsii.String("GET"), awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
+		PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
+		RequestTemplates:    &map[string]*string{"application/json": jsii.String(`{"statusCode": 200}`)},
+		IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
+			StatusCode:         jsii.String("200"),
+			ResponseParameters: &map[string]*string{"method.response.header.Content-Type": jsii.String("'text/html'")},
+			ResponseTemplates:  &map[string]*string{"text/html": jsii.String(p.LandingPage)},
+		}},
+	}), &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_NONE,
+		OperationName:     jsii.String("Landing"),
+		MethodResponses: &[]*awsapigateway.MethodResponse{{
+			StatusCode:         jsii.String("200"),
+			ResponseParameters: &map[string]*bool{"method.response.header.Content-Type": jsii.Bool(true)},
+		}},
+	})
+
+	integration := awsapigateway.NewLambdaIntegration(p.Handler, &awsapigateway.LambdaIntegrationOptions{
+		Proxy:           jsii.Bool(true),
+		AllowTestInvoke: jsii.Bool(false),
+	})
+	guarded := func(op string) *awsapigateway.MethodOptions {
+		return &awsapigateway.MethodOptions{
+			Authorizer:        authorizer,
+			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
+			OperationName:     jsii.String(op),
+		}
+	}
+	pets := api.Root().AddResource(jsii.String("pets"), nil)
+	pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets"))
+	post := guarded("CreatePet")
+	post.RequestValidator = validator
+	post.RequestModels = &map[string]awsapigateway.IModel{"application/json": newPet}
+	pets.AddMethod(jsii.String("POST"), integration, post)
+	pet := pets.AddResource(jsii.String("{petId}"), nil)
+	get := guarded("GetPet")
+	get.RequestParameters = &map[string]*bool{"method.request.path.petId": jsii.Bool(true)}
+	pet.AddMethod(jsii.String("GET"), integration, get)
+
+	url := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(),
+		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/"), api.DeploymentStage().StageName(),
+	})
+	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, Validator: validator, NewPet: newPet, URL: url}
+}

@@ -1,0 +1,234 @@
+// Package userpool is the identity part of the stack: a Cognito user pool
+// with a public app client, a hosted-UI domain, groups and a pre token
+// generation trigger.
+package userpool
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Group is a user pool group.
+type Group struct {
+	// Name of the group; also the construct id of its resource.
+	Name string
+	// Precedence: lower wins when a user is in several groups.
+	Precedence float64
+	// Description shown in the console. Default: none.
+	Description string
+}
+
+// Props configure the user pool.
+type Props struct {
+	// SelfSignUp lets anyone register through the hosted UI. Default: false.
+	SelfSignUp bool
+	// MFA is "off", "optional" or "required"; the second factor is TOTP only. Default: "optional".
+	MFA string
+	// FeaturePlan is "lite", "essentials" or "plus". Default: "essentials".
+	FeaturePlan string
+	// ThreatProtection is "off", "audit" or "enforced"; "audit" and "enforced" need the plus plan. Default: "off".
+	ThreatProtection string
+	// CallbackURLs of the authorization-code grant. Default: http://localhost:3000/callback.
+	CallbackURLs []string
+	// LogoutURLs. Default: http://localhost:3000/.
+	LogoutURLs []string
+	// DomainPrefix of the hosted UI (https://<prefix>.auth.<region>.amazoncognito.com). Required.
+	DomainPrefix string
+	// Groups to create. Default: none.
+	Groups []Group
+	// AccessTokenMinutes, IDTokenMinutes: token lifetimes. Default: 60 each.
+	AccessTokenMinutes, IDTokenMinutes float64
+	// RefreshTokenDays. Default: 30.
+	RefreshTokenDays float64
+	// PreTokenGeneration is the trigger that shapes tokens. Default: none.
+	PreTokenGeneration awslambda.IFunction
+	// DeletionProtection refuses deletion of the pool. Default: false, so `cdk destroy` cleans up.
+	DeletionProtection bool
+	// RemovalPolicy of the pool. Default: DESTROY.
+	RemovalPolicy awscdk.RemovalPolicy
+}
+
+// UserPool exposes what New made.
+type UserPool struct {
+	constructs.Construct
+	Pool   awscognito.UserPool
+	Client awscognito.UserPoolClient
+	Domain awscognito.UserPoolDomain
+	Groups map[string]awscognito.UserPoolGroup
+}
+
+var prefixRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Validate reports the first prop that cannot work, saying what was expected.
+func (p *Props) Validate() error {
+	switch p.MFA {
+	case "", "off", "optional", "required":
+	default:
+		return fmt.Errorf("userpool: MFA %q: want off, optional or required", p.MFA)
+	}
+	switch p.FeaturePlan {
+	case "", "lite", "essentials", "plus":
+	default:
+		return fmt.Errorf("userpool: FeaturePlan %q: want lite, essentials or plus", p.FeaturePlan)
+	}
+	switch p.ThreatProtection {
+	case "", "off":
+	case "audit", "enforced":
+		if p.FeaturePlan != "plus" {
+			return fmt.Errorf("userpool: ThreatProtection %q needs the plus feature plan, not %q", p.ThreatProtection, plan(p.FeaturePlan))
+		}
+	default:
+		return fmt.Errorf("userpool: ThreatProtection %q: want off, audit or enforced", p.ThreatProtection)
+	}
+	if !*awscdk.Token_IsUnresolved(jsii.String(p.DomainPrefix)) {
+		if !prefixRE.MatchString(p.DomainPrefix) {
+			return fmt.Errorf("userpool: DomainPrefix %q: want 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen", p.DomainPrefix)
+		}
+		for _, bad := range []string{"aws", "amazon", "cognito"} {
+			if strings.Contains(p.DomainPrefix, bad) {
+				return fmt.Errorf("userpool: DomainPrefix %q: Cognito refuses prefixes containing %q", p.DomainPrefix, bad)
+			}
+		}
+	}
+	return nil
+}
+
+func plan(s string) string {
+	if s == "" {
+		return "essentials"
+	}
+	return s
+}
+
+// TriggerVersion is the pre token generation event version a plan supports:
+// V2_0 (access and ID token) on essentials and plus, V1_0 (ID token only) on lite.
+func TriggerVersion(featurePlan string) awscognito.LambdaVersion {
+	if featurePlan == "lite" {
+		return awscognito.LambdaVersion_V1_0
+	}
+	return awscognito.LambdaVersion_V2_0
+}
+
+// New makes the pool, client, domain and groups.
+func New(scope constructs.Construct, id string, props *Props) *UserPool {
+	p := *props
+	if err := p.Validate(); err != nil {
+		panic(err.Error())
+	}
+	if len(p.CallbackURLs) == 0 {
+		p.CallbackURLs = []string{"http://localhost:3000/callback"}
+	}
+	if len(p.LogoutURLs) == 0 {
+		p.LogoutURLs = []string{"http://localhost:3000/"}
+	}
+	if p.AccessTokenMinutes == 0 {
+		p.AccessTokenMinutes = 60
+	}
+	if p.IDTokenMinutes == 0 {
+		p.IDTokenMinutes = 60
+	}
+	if p.RefreshTokenDays == 0 {
+		p.RefreshTokenDays = 30
+	}
+	if p.RemovalPolicy == "" {
+		p.RemovalPolicy = awscdk.RemovalPolicy_DESTROY
+	}
+
+	c := constructs.NewConstruct(scope, &id)
+	poolProps := &awscognito.UserPoolProps{
+		SignInAliases:       &awscognito.SignInAliases{Username: jsii.Bool(true), Email: jsii.Bool(true)},
+		SignInCaseSensitive: jsii.Bool(false),
+		SelfSignUpEnabled:   jsii.Bool(p.SelfSignUp),
+		AutoVerify:          &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength:            jsii.Number(12),
+			RequireLowercase:     jsii.Bool(true),
+			RequireUppercase:     jsii.Bool(true),
+			RequireDigits:        jsii.Bool(true),
+			RequireSymbols:       jsii.Bool(true),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(3)),
+		},
+		Mfa:                mfa(p.MFA),
+		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
+		FeaturePlan:        featurePlan(p.FeaturePlan),
+		DeletionProtection: jsii.Bool(p.DeletionProtection),
+		RemovalPolicy:      p.RemovalPolicy,
+	}
+	switch p.ThreatProtection {
+	case "audit":
+		poolProps.StandardThreatProtectionMode = awscognito.StandardThreatProtectionMode_AUDIT_ONLY
+	case "enforced":
+		poolProps.StandardThreatProtectionMode = awscognito.StandardThreatProtectionMode_FULL_FUNCTION
+	}
+	pool := awscognito.NewUserPool(c, jsii.String("Pool"), poolProps)
+	if p.PreTokenGeneration != nil {
+		pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), p.PreTokenGeneration, TriggerVersion(p.FeaturePlan))
+	}
+
+	client := pool.AddClient(jsii.String("Client"), &awscognito.UserPoolClientOptions{
+		GenerateSecret: jsii.Bool(false),
+		AuthFlows: &awscognito.AuthFlow{
+			UserPassword: jsii.Bool(true),
+			UserSrp:      jsii.Bool(true),
+		},
+		OAuth: &awscognito.OAuthSettings{
+			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
+			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PHONE(), awscognito.OAuthScope_PROFILE()},
+			CallbackUrls: jsii.Strings(p.CallbackURLs...),
+			LogoutUrls:   jsii.Strings(p.LogoutURLs...),
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Minutes(&p.AccessTokenMinutes),
+		IdTokenValidity:            awscdk.Duration_Minutes(&p.IDTokenMinutes),
+		RefreshTokenValidity:       awscdk.Duration_Days(&p.RefreshTokenDays),
+		AuthSessionValidity:        awscdk.Duration_Minutes(jsii.Number(3)),
+	})
+
+	domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
+		CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(p.DomainPrefix)},
+	})
+
+	groups := map[string]awscognito.UserPoolGroup{}
+	for _, g := range p.Groups {
+		gp := &awscognito.UserPoolGroupProps{
+			UserPool:   pool,
+			GroupName:  jsii.String(g.Name),
+			Precedence: jsii.Number(g.Precedence),
+		}
+		if g.Description != "" {
+			gp.Description = jsii.String(g.Description)
+		}
+		groups[g.Name] = awscognito.NewUserPoolGroup(c, jsii.String(g.Name), gp)
+	}
+	return &UserPool{Construct: c, Pool: pool, Client: client, Domain: domain, Groups: groups}
+}
+
+func mfa(s string) awscognito.Mfa {
+	switch s {
+	case "off":
+		return awscognito.Mfa_OFF
+	case "required":
+		return awscognito.Mfa_REQUIRED
+	}
+	return awscognito.Mfa_OPTIONAL
+}
+
+func featurePlan(s string) awscognito.FeaturePlan {
+	switch s {
+	case "lite":
+		return awscognito.FeaturePlan_LITE
+	case "plus":
+		return awscognito.FeaturePlan_PLUS
+	}
+	return awscognito.FeaturePlan_ESSENTIALS
+}

@@ -1,0 +1,28 @@
+// Command app is the CDK app's entry point (cdk.json runs it): it reads the
+// context, reports every configuration problem at once, and synthesizes the stack.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/secure-api-go/apigw-jwt/infra"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	cfg, err := infra.LoadConfig(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "configuration error (fix cdk.json or the -c overrides):\n%v\n", err)
+		os.Exit(1)
+	}
+	infra.NewStack(app, cfg, &awscdk.StackProps{
+		Description: jsii.String("Secure API Gateway with JWTs: Cognito, a scoped HTTP API and the REST PetStore"),
+	})
+	infra.ApplyNag(app)
+	app.Synth(nil)
+}

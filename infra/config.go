@@ -1,0 +1,379 @@
+// Package infra composes the stack from the constructs and reads its
+// configuration from CDK context (defaults in cdk.json, `-c key=value` to override).
+package infra
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Config is every knob of the stack, typed and validated.
+type Config struct {
+	StackName string
+
+	// Identity.
+	SelfSignUp         bool
+	MFA                string // off | optional | required
+	FeaturePlan        string // essentials | lite | plus
+	ThreatProtection   string // off | audit | enforced (plus plan only)
+	CallbackURLs       []string
+	LogoutURLs         []string
+	DomainPrefix       string // "" derives <stack name>-<account id>
+	AccessTokenMinutes float64
+	IDTokenMinutes     float64
+	RefreshTokenDays   float64
+	DeletionProtection bool
+
+	// Data and logs.
+	RemovalPolicy    string // destroy | retain
+	LogRetentionDays int
+
+	// HTTP API.
+	HTTPThrottleRate, HTTPThrottleBurst float64
+	JWTIssuer                           string   // "" = the stack's user pool
+	JWTAudience                         []string // empty = the stack's app client
+
+	// REST API.
+	RESTStageName                       string
+	RESTThrottleRate, RESTThrottleBurst float64
+	RESTAuthorizerTTL                   float64
+	AuthIssuer                          string // "" = the stack's user pool
+	AuthJWKSURI                         string
+	AuthAudience                        []string
+	AuthTokenUse                        string // "" | id | access
+	AuthorizerReservedConcurrency       float64
+
+	// ScopeClientID is the <clientId> in scope names "<group>-<clientId>"; "" = the stack's app client.
+	ScopeClientID string
+	CorsOrigins   []string
+	AlarmEmail    string
+}
+
+// Context keys and their defaults. cdk.json holds the same defaults so users see them.
+var defaults = map[string]any{
+	"stackName":                     "SecureApiJwt",
+	"selfSignUp":                    false,
+	"mfa":                           "optional",
+	"featurePlan":                   "essentials",
+	"threatProtection":              "",
+	"callbackUrls":                  []any{"http://localhost:3000/callback"},
+	"logoutUrls":                    []any{"http://localhost:3000/"},
+	"domainPrefix":                  "",
+	"accessTokenMinutes":            60.0,
+	"idTokenMinutes":                60.0,
+	"refreshTokenDays":              30.0,
+	"deletionProtection":            false,
+	"removalPolicy":                 "destroy",
+	"logRetentionDays":              30.0,
+	"httpThrottleRate":              100.0,
+	"httpThrottleBurst":             50.0,
+	"jwtIssuer":                     "",
+	"jwtAudience":                   []any{},
+	"restStageName":                 "prod",
+	"restThrottleRate":              100.0,
+	"restThrottleBurst":             50.0,
+	"restAuthorizerTtl":             3600.0,
+	"authIssuer":                    "",
+	"authJwksUri":                   "",
+	"authAudience":                  []any{},
+	"authTokenUse":                  "",
+	"authorizerReservedConcurrency": 0.0,
+	"scopeClientId":                 "",
+	"corsOrigins":                   []any{},
+	"alarmEmail":                    "",
+}
+
+// ContextKeys lists every key LoadConfig reads, sorted.
+func ContextKeys() []string {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Defaults returns the default value of every context key.
+func Defaults() map[string]any {
+	out := make(map[string]any, len(defaults))
+	for k, v := range defaults {
+		out[k] = v
+	}
+	return out
+}
+
+// LogRetentionChoices are the retention periods CloudWatch Logs accepts.
+var LogRetentionChoices = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// reader reads typed context values and collects every problem, so one
+// synth reports all of them.
+type reader struct {
+	get  func(string) any
+	errs []error
+}
+
+func (r *reader) fail(key string, format string, a ...any) {
+	r.errs = append(r.errs, fmt.Errorf("context key %s: %s", key, fmt.Sprintf(format, a...)))
+}
+
+func (r *reader) raw(key string) any {
+	if v := r.get(key); v != nil {
+		return v
+	}
+	return defaults[key]
+}
+
+func (r *reader) str(key string) string {
+	switch v := r.raw(key).(type) {
+	case string:
+		return strings.TrimSpace(v)
+	default:
+		r.fail(key, "%v is a %T, want a string", v, v)
+		return ""
+	}
+}
+
+func (r *reader) boolean(key string) bool {
+	switch v := r.raw(key).(type) {
+	case bool:
+		return v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			r.fail(key, "%q is not true or false", v)
+		}
+		return b
+	default:
+		r.fail(key, "%v is a %T, want true or false", v, v)
+		return false
+	}
+}
+
+func (r *reader) number(key string, lo, hi float64, unit string) float64 {
+	var n float64
+	switch v := r.raw(key).(type) {
+	case float64:
+		n = v
+	case int:
+		n = float64(v)
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			r.fail(key, "%q is not a number", v)
+			return 0
+		}
+		n = f
+	default:
+		r.fail(key, "%v is a %T, want a number", v, v)
+		return 0
+	}
+	if n < lo {
+		r.fail(key, "%v is below the minimum of %v%s", n, lo, unit)
+	}
+	if n > hi {
+		r.fail(key, "%v is above the limit of %v%s", n, hi, unit)
+	}
+	return n
+}
+
+func (r *reader) list(key string) []string {
+	var out []string
+	switch v := r.raw(key).(type) {
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				r.fail(key, "element %v is a %T, want a string", e, e)
+				continue
+			}
+			out = append(out, strings.TrimSpace(s))
+		}
+	case string:
+		v = strings.TrimSpace(v)
+		if strings.HasPrefix(v, "[") {
+			if err := json.Unmarshal([]byte(v), &out); err != nil {
+				r.fail(key, "%q is not a JSON array of strings", v)
+			}
+			return out
+		}
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	default:
+		r.fail(key, "%v is a %T, want a list of strings or a comma-separated string", v, v)
+	}
+	return out
+}
+
+func (r *reader) oneOf(key string, choices ...string) string {
+	s := r.str(key)
+	if !slices.Contains(choices, s) {
+		r.fail(key, "%q: want one of %s", s, strings.Join(choices, ", "))
+	}
+	return s
+}
+
+var (
+	stackNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+	stageRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	prefixRE    = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// LoadConfig reads and validates every context key. get returns nil for an
+// unset key. The error lists every problem, one per line.
+func LoadConfig(get func(key string) any) (*Config, error) {
+	r := &reader{get: get}
+	c := &Config{
+		StackName:          r.str("stackName"),
+		SelfSignUp:         r.boolean("selfSignUp"),
+		MFA:                r.oneOf("mfa", "off", "optional", "required"),
+		FeaturePlan:        r.oneOf("featurePlan", "essentials", "lite", "plus"),
+		ThreatProtection:   r.oneOf("threatProtection", "", "off", "audit", "enforced"),
+		CallbackURLs:       r.list("callbackUrls"),
+		LogoutURLs:         r.list("logoutUrls"),
+		DomainPrefix:       r.str("domainPrefix"),
+		AccessTokenMinutes: r.number("accessTokenMinutes", 5, 1440, " minutes"),
+		IDTokenMinutes:     r.number("idTokenMinutes", 5, 1440, " minutes"),
+		RefreshTokenDays:   r.number("refreshTokenDays", 1, 3650, " days"),
+		DeletionProtection: r.boolean("deletionProtection"),
+		RemovalPolicy:      r.oneOf("removalPolicy", "destroy", "retain"),
+		LogRetentionDays:   int(r.number("logRetentionDays", 1, 3653, " days")),
+		HTTPThrottleRate:   r.number("httpThrottleRate", 1, 10000, " requests per second"),
+		HTTPThrottleBurst:  r.number("httpThrottleBurst", 1, 5000, " requests"),
+		JWTIssuer:          r.str("jwtIssuer"),
+		JWTAudience:        r.list("jwtAudience"),
+		RESTStageName:      r.str("restStageName"),
+		RESTThrottleRate:   r.number("restThrottleRate", 1, 10000, " requests per second"),
+		RESTThrottleBurst:  r.number("restThrottleBurst", 1, 5000, " requests"),
+		AuthIssuer:         r.str("authIssuer"),
+		AuthJWKSURI:        r.str("authJwksUri"),
+		AuthAudience:       r.list("authAudience"),
+		AuthTokenUse:       r.oneOf("authTokenUse", "", "id", "access"),
+		ScopeClientID:      r.str("scopeClientId"),
+		CorsOrigins:        r.list("corsOrigins"),
+		AlarmEmail:         r.str("alarmEmail"),
+	}
+	// API Gateway's own limit, checked here so the message names the context key.
+	c.RESTAuthorizerTTL = r.number("restAuthorizerTtl", 0, 3600, " seconds (API Gateway's limit)")
+	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, 1000, "")
+
+	if !stackNameRE.MatchString(c.StackName) {
+		r.fail("stackName", "%q: want a letter, then letters, digits and hyphens (CloudFormation's rule)", c.StackName)
+	}
+	if c.ThreatProtection == "" {
+		c.ThreatProtection = "off"
+		if c.FeaturePlan == "plus" {
+			c.ThreatProtection = "audit"
+		}
+	}
+	if c.ThreatProtection != "off" && c.FeaturePlan != "plus" {
+		r.fail("threatProtection", "%q needs featurePlan plus, not %q (threat protection is a Plus feature)", c.ThreatProtection, c.FeaturePlan)
+	}
+	if len(c.CallbackURLs) == 0 {
+		r.fail("callbackUrls", "is empty: give at least one, e.g. http://localhost:3000/callback")
+	}
+	for _, u := range c.CallbackURLs {
+		if err := checkRedirect(u); err != nil {
+			r.fail("callbackUrls", "%v", err)
+		}
+	}
+	for _, u := range c.LogoutURLs {
+		if err := checkRedirect(u); err != nil {
+			r.fail("logoutUrls", "%v", err)
+		}
+	}
+	if c.DomainPrefix != "" {
+		if !prefixRE.MatchString(c.DomainPrefix) {
+			r.fail("domainPrefix", "%q: want 1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen", c.DomainPrefix)
+		}
+		checkReserved(r, "domainPrefix", c.DomainPrefix)
+	} else {
+		checkReserved(r, "stackName", strings.ToLower(c.StackName)) // the default prefix is derived from it
+	}
+	if !slices.Contains(LogRetentionChoices, c.LogRetentionDays) {
+		r.fail("logRetentionDays", "%d is not a period CloudWatch Logs accepts: want one of %v", c.LogRetentionDays, LogRetentionChoices)
+	}
+	if !stageRE.MatchString(c.RESTStageName) {
+		r.fail("restStageName", "%q: want letters, digits, hyphens or underscores", c.RESTStageName)
+	}
+	if c.RESTAuthorizerTTL != float64(int(c.RESTAuthorizerTTL)) {
+		r.fail("restAuthorizerTtl", "%v is not a whole number of seconds", c.RESTAuthorizerTTL)
+	}
+	if c.JWTIssuer != "" {
+		checkHTTPS(r, "jwtIssuer", c.JWTIssuer)
+		if len(c.JWTAudience) == 0 {
+			r.fail("jwtAudience", "is empty but jwtIssuer is set: give the audience your IdP puts in aud (or client_id)")
+		}
+	} else if len(c.JWTAudience) > 0 {
+		r.fail("jwtAudience", "is set but jwtIssuer is not: set both to use an external IdP, or neither")
+	}
+	if c.AuthIssuer != "" {
+		checkHTTPS(r, "authIssuer", c.AuthIssuer)
+		if c.AuthJWKSURI == "" {
+			c.AuthJWKSURI = strings.TrimSuffix(c.AuthIssuer, "/") + "/.well-known/jwks.json"
+		}
+		if len(c.AuthAudience) == 0 {
+			r.fail("authAudience", "is empty but authIssuer is set: give the audience your IdP puts in aud (or client_id)")
+		}
+	} else if c.AuthJWKSURI != "" || len(c.AuthAudience) > 0 {
+		r.fail("authIssuer", "is empty but authJwksUri or authAudience is set: set authIssuer to use an external IdP")
+	}
+	if c.AuthJWKSURI != "" {
+		checkHTTPS(r, "authJwksUri", c.AuthJWKSURI)
+	}
+	for _, o := range c.CorsOrigins {
+		u, err := url.Parse(o)
+		if o != "*" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/")) {
+			r.fail("corsOrigins", "%q is not an origin like https://app.example.com", o)
+		}
+	}
+	if c.AlarmEmail != "" && !regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`).MatchString(c.AlarmEmail) {
+		r.fail("alarmEmail", "%q is not an email address", c.AlarmEmail)
+	}
+	if c.ScopeClientID != "" && strings.ContainsAny(c.ScopeClientID, " \"\\") {
+		r.fail("scopeClientId", "%q cannot be part of an OAuth scope (no spaces, quotes or backslashes)", c.ScopeClientID)
+	}
+	if len(r.errs) > 0 {
+		return nil, errors.Join(r.errs...)
+	}
+	return c, nil
+}
+
+func checkReserved(r *reader, key, v string) {
+	for _, bad := range []string{"aws", "amazon", "cognito"} {
+		if strings.Contains(v, bad) {
+			r.fail(key, "%q contains %q, which Cognito refuses in a domain prefix; set domainPrefix explicitly", v, bad)
+		}
+	}
+}
+
+// checkRedirect applies Cognito's rule: https, or http only for localhost.
+func checkRedirect(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("%q is not an absolute URL without a fragment", raw)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && u.Hostname() == "localhost") {
+		return nil
+	}
+	return fmt.Errorf("%q must use https (http only for localhost)", raw)
+}
+
+func checkHTTPS(r *reader, key, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		r.fail(key, "%q is not an absolute URL", raw)
+		return
+	}
+	if u.Scheme != "https" {
+		r.fail(key, "%q must use https", raw)
+	}
+}

@@ -1,0 +1,201 @@
+package infra
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/secure-api-go/apigw-jwt/constructs/golambda"
+	"github.com/secure-api-go/apigw-jwt/constructs/httpapi"
+	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
+	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
+	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
+	"github.com/secure-api-go/apigw-jwt/petdata"
+	"github.com/secure-api-go/apigw-jwt/scope"
+)
+
+// Stack exposes the parts, for tests and for extension.
+type Stack struct {
+	awscdk.Stack
+	Identity   *userpool.UserPool
+	HTTP       *httpapi.HttpAPI
+	REST       *restapi.RestAPI
+	Table      *pettable.PetTable
+	Functions  map[string]*golambda.GoLambda
+	AdminScope string
+}
+
+// Output keys of the stack; `make smoke` and the README read them.
+const (
+	OutHTTPAPIURL      = "HttpApiUrl"
+	OutRESTAPIURL      = "RestApiUrl"
+	OutUserPoolID      = "UserPoolId"
+	OutClientID        = "UserPoolClientId"
+	OutIssuer          = "Issuer"
+	OutJWKSURI         = "JwksUri"
+	OutHostedUILogin   = "HostedUiLoginUrl"
+	OutTokenEndpoint   = "TokenEndpoint"
+	OutRegion          = "Region"
+	OutTableName       = "PetTableName"
+	OutAuthorizerIssue = "AuthorizerIssuer"
+)
+
+// NewStack composes identity, the HTTP API and the REST PetStore as one stack.
+func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps) *Stack {
+	stack := awscdk.NewStack(scopeC, jsii.String(cfg.StackName), props)
+	s := &Stack{Stack: stack, Functions: map[string]*golambda.GoLambda{}}
+	retention := retentionDays(cfg.LogRetentionDays)
+	fn := func(id, name, desc string, env map[string]*string, reserved float64) *golambda.GoLambda {
+		f := golambda.New(stack, id, &golambda.Props{Name: name, Description: desc, Environment: env, LogRetention: retention, ReservedConcurrency: reserved})
+		s.Functions[name] = f
+		return f
+	}
+
+	// Identity.
+	pretoken := fn("PreTokenFn", "pretoken", "Cognito pre token generation: groups to scopes <group>-<clientId>", nil, 0)
+	domainPrefix := jsii.String(cfg.DomainPrefix)
+	if cfg.DomainPrefix == "" {
+		// Unique per account, valid for Cognito: <stack name, lower case>-<account id>.
+		domainPrefix = awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(strings.ToLower(cfg.StackName)), awscdk.Aws_ACCOUNT_ID()})
+	}
+	s.Identity = userpool.New(stack, "Identity", &userpool.Props{
+		SelfSignUp:         cfg.SelfSignUp,
+		MFA:                cfg.MFA,
+		FeaturePlan:        cfg.FeaturePlan,
+		ThreatProtection:   cfg.ThreatProtection,
+		CallbackURLs:       cfg.CallbackURLs,
+		LogoutURLs:         cfg.LogoutURLs,
+		DomainPrefix:       *domainPrefix,
+		Groups:             []userpool.Group{{Name: "admin", Precedence: 0, Description: "Administrators: scope admin-<clientId>"}, {Name: "regular", Precedence: 1, Description: "Regular users: scope regular-<clientId>"}},
+		AccessTokenMinutes: cfg.AccessTokenMinutes,
+		IDTokenMinutes:     cfg.IDTokenMinutes,
+		RefreshTokenDays:   cfg.RefreshTokenDays,
+		PreTokenGeneration: pretoken.Function,
+		DeletionProtection: cfg.DeletionProtection,
+	})
+	clientID := *s.Identity.Client.UserPoolClientId()
+	issuer := *s.Identity.Pool.UserPoolProviderUrl()
+	scopeClient := clientID
+	if cfg.ScopeClientID != "" {
+		scopeClient = cfg.ScopeClientID
+	}
+	s.AdminScope = scope.For("admin", scopeClient)
+	regularScope := scope.For("regular", scopeClient)
+
+	// HTTP API behind the JWT authorizer.
+	httpIssuer, httpAudience := issuer, []string{clientID}
+	if cfg.JWTIssuer != "" {
+		httpIssuer, httpAudience = cfg.JWTIssuer, cfg.JWTAudience
+	}
+	s.HTTP = httpapi.New(stack, "HttpApi", &httpapi.Props{
+		Name:     cfg.StackName + "-http",
+		Issuer:   httpIssuer,
+		Audience: httpAudience,
+		Routes: []httpapi.Route{
+			{ID: "AdminUser", Path: "/AdminUser", Scopes: []string{s.AdminScope},
+				Handler: fn("AdminUserFn", "adminuser", "GET /AdminUser", nil, 0).Function},
+			{ID: "RegularUser", Path: "/RegularUser", Scopes: []string{regularScope},
+				Handler: fn("RegularUserFn", "regularuser", "GET /RegularUser", nil, 0).Function},
+			{ID: "Claims", Path: "/claims",
+				Handler: fn("ClaimsFn", "claims", "GET /claims: the caller's claims", nil, 0).Function},
+		},
+		ThrottleRate:  cfg.HTTPThrottleRate,
+		ThrottleBurst: cfg.HTTPThrottleBurst,
+		CorsOrigins:   cfg.CorsOrigins,
+		AccessLogs:    awslogs.NewLogGroup(stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+	})
+
+	// REST PetStore behind the TOKEN authorizer.
+	s.Table = pettable.New(stack, "PetTable", &pettable.Props{LogRetention: retention})
+	petstore := fn("PetStoreFn", "petstore", "REST PetStore /pets", map[string]*string{
+		"TABLE_NAME":  s.Table.Table.TableName(),
+		"ADMIN_SCOPE": jsii.String(s.AdminScope),
+	}, 0)
+	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
+	tableArn := *s.Table.Table.TableArn()
+	petstore.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+		Resources: jsii.Strings(tableArn),
+	}))
+	petstore.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:Query"),
+		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
+	}))
+
+	authIssuer, jwksURI, authAudience := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
+	if cfg.AuthIssuer != "" {
+		authIssuer, jwksURI, authAudience = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
+	}
+	authEnv := map[string]*string{
+		"ISSUER":      jsii.String(authIssuer),
+		"JWKS_URI":    jsii.String(jwksURI),
+		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
+		"SCOPE_RULES": jsii.String(ScopeRules(s.AdminScope)),
+	}
+	if cfg.AuthTokenUse != "" {
+		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
+	}
+	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
+	ttl := cfg.RESTAuthorizerTTL
+	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
+		Name:                 "PetStore",
+		StageName:            cfg.RESTStageName,
+		Handler:              petstore.Function,
+		Authorizer:           authorizer.Function,
+		AuthorizerTTLSeconds: &ttl,
+		ThrottleRate:         cfg.RESTThrottleRate,
+		ThrottleBurst:        cfg.RESTThrottleBurst,
+		CorsOrigins:          cfg.CorsOrigins,
+		AccessLogs:           awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+	})
+
+	// One place decides what survives `cdk destroy`.
+	awscdk.Aspects_Of(stack).Add(NewRemovalPolicy(cfg.RemovalPolicy), nil)
+
+	out := func(key, desc string, value *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(key), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(desc)})
+	}
+	out(OutHTTPAPIURL, "HTTP API base URL: GET /AdminUser, /RegularUser, /claims", s.HTTP.Api.ApiEndpoint())
+	out(OutRESTAPIURL, "REST PetStore URL (with stage): GET /, GET|POST /pets, GET /pets/{petId}", s.REST.URL)
+	out(OutUserPoolID, "Cognito user pool id", s.Identity.Pool.UserPoolId())
+	out(OutClientID, "App client id (public, no secret)", s.Identity.Client.UserPoolClientId())
+	out(OutIssuer, "Token issuer (iss)", jsii.String(issuer))
+	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
+	out(OutAuthorizerIssue, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
+	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.Identity.Domain.SignInUrl(s.Identity.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
+	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.Identity.Domain.BaseUrl(nil)+"/oauth2/token"))
+	out(OutRegion, "Region", awscdk.Aws_REGION())
+	out(OutTableName, "PetStore DynamoDB table", s.Table.Table.TableName())
+	s.ApplySuppressions(cfg)
+	return s
+}
+
+// ScopeRules is the authorizer's SCOPE_RULES: any valid token may GET;
+// creating a pet needs the admin scope.
+func ScopeRules(adminScope string) string {
+	b, _ := json.Marshal([]map[string]any{{"method": "POST", "resource": "/pets", "scopes": []string{adminScope}}})
+	return string(b)
+}
+
+func retentionDays(days int) awslogs.RetentionDays {
+	m := map[int]awslogs.RetentionDays{
+		1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+		7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+		60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+		150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+		400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+		1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+		2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+		3653: awslogs.RetentionDays_TEN_YEARS,
+	}
+	if r, ok := m[days]; ok {
+		return r
+	}
+	return awslogs.RetentionDays_ONE_MONTH
+}
