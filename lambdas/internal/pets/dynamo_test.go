@@ -91,7 +91,10 @@ func newTable(t *testing.T) *DynamoStore {
 	if err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 20 * time.Millisecond; o.MaxDelay = 100 * time.Millisecond })
+	waiter := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay = 20 * time.Millisecond
+		o.MaxDelay = 100 * time.Millisecond
+	})
 	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: s(sanitize(name))}, 10*time.Second); err != nil {
 		t.Fatalf("table not active: %v", err)
 	}
