@@ -54,6 +54,12 @@ func (s *Stack) Suppressions(cfg *Config) []Suppression {
 			Reason: "WAF is billed per web ACL and rule; stage throttling and the authorizer guard the demo. Attach a web ACL in production.",
 		},
 	)
+	if s.Monitoring.Topic != nil {
+		out = append(out, Suppression{
+			Rule: "AwsSolutions-SNS2", Target: s.Monitoring.Topic, Where: "alarm topic",
+			Reason: "CloudWatch cannot publish to a topic under the AWS-managed SNS key; alarm messages carry no data, TLS is enforced.",
+		})
+	}
 	if cfg.ThreatProtection != "enforced" {
 		out = append(out, Suppression{
 			Rule: "AwsSolutions-COG3", Target: s.Identity.Pool, Where: "user pool",

@@ -7,12 +7,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/secure-api-go/apigw-jwt/constructs/golambda"
 	"github.com/secure-api-go/apigw-jwt/constructs/httpapi"
+	"github.com/secure-api-go/apigw-jwt/constructs/monitoring"
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
@@ -28,6 +30,7 @@ type Stack struct {
 	REST       *restapi.RestAPI
 	Table      *pettable.PetTable
 	Functions  map[string]*golambda.GoLambda
+	Monitoring *monitoring.Monitoring
 	AdminScope string
 }
 
@@ -153,6 +156,20 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		ThrottleBurst:        cfg.RESTThrottleBurst,
 		CorsOrigins:          cfg.CorsOrigins,
 		AccessLogs:           awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+	})
+
+	fns := map[string]awslambda.IFunction{}
+	for name, f := range s.Functions {
+		fns[name] = f.Function
+	}
+	s.Monitoring = monitoring.New(stack, "Monitoring", &monitoring.Props{
+		DashboardName: cfg.StackName,
+		HTTPAPI:       s.HTTP.Api,
+		RESTAPI:       s.REST.Api,
+		Authorizer:    authorizer.Function,
+		Functions:     fns,
+		Table:         s.Table.Table,
+		AlarmEmail:    cfg.AlarmEmail,
 	})
 
 	// One place decides what survives `cdk destroy`.

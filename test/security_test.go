@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
 )
 
 type cxAnnotation struct{ path, data string }
@@ -141,5 +142,43 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 		if props(lg)["RetentionInDays"] != 30.0 {
 			t.Errorf("log group %s retention %v, want 30 days", id, props(lg)["RetentionInDays"])
 		}
+	}
+}
+
+func TestAlarmsAndDashboard(t *testing.T) {
+	r := synth(t, nil)
+	alarms := r.resources("AWS::CloudWatch::Alarm")
+	var descs []string
+	for _, a := range alarms {
+		descs = append(descs, props(a)["AlarmDescription"].(string))
+		if props(a)["AlarmActions"] != nil {
+			t.Errorf("alarm actions without alarmEmail: %s", asJSON(a))
+		}
+	}
+	all := strings.Join(descs, "\n")
+	for _, want := range []string{"HTTP API: 5%", "REST PetStore: 5%", "TOKEN authorizer faults", "PetStore table throttled", "Lambda throttles"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no alarm for %q in:\n%s", want, all)
+		}
+	}
+	if len(r.resources("AWS::CloudWatch::Dashboard")) != 1 || len(r.resources("AWS::SNS::Topic")) != 0 {
+		t.Fatal("want one dashboard and no topic by default")
+	}
+
+	r = synth(t, map[string]any{"alarmEmail": "ops@example.com"})
+	r.template.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{"Protocol": "email", "Endpoint": "ops@example.com"})
+	for id, a := range r.resources("AWS::CloudWatch::Alarm") {
+		if props(a)["AlarmActions"] == nil {
+			t.Errorf("alarm %s does not notify", id)
+		}
+	}
+}
+
+func TestAuthorizerReservedConcurrency(t *testing.T) {
+	r := synth(t, map[string]any{"authorizerReservedConcurrency": 25})
+	id := findFunction(t, r, "authorizer")
+	fn := r.json["Resources"].(map[string]any)[id].(map[string]any)
+	if props(fn)["ReservedConcurrentExecutions"] != 25.0 || props(fn)["Timeout"].(float64) > 5 {
+		t.Fatalf("authorizer %s", asJSON(props(fn)))
 	}
 }

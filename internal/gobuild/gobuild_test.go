@@ -3,8 +3,8 @@ package gobuild
 import (
 	"os"
 	"os/exec"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -12,10 +12,10 @@ import (
 func writeModule(t *testing.T, dir, greeting, comment string) {
 	t.Helper()
 	files := map[string]string{
-		"go.mod":          "module example.com/m\n\ngo 1.22\n",
+		"go.mod":           "module example.com/m\n\ngo 1.22\n",
 		"shared/shared.go": "package shared\n\n// " + comment + "\nfunc Greeting() string { return \"" + greeting + "\" }\n",
-		"fn/main.go":      "package main\n\nimport (\"fmt\"; \"example.com/m/shared\")\n\nfunc main() { fmt.Println(shared.Greeting()) }\n",
-		"README.md":       "# " + comment + "\n",
+		"fn/main.go":       "package main\n\nimport (\"fmt\"; \"example.com/m/shared\")\n\nfunc main() { fmt.Println(shared.Greeting()) }\n",
+		"README.md":        "# " + comment + "\n",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)

@@ -1,0 +1,150 @@
+// Package monitoring gives operators alarms and a dashboard on day one:
+// 5xx rates of both APIs, authorizer errors, Lambda and DynamoDB throttles.
+package monitoring
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Props say what to watch.
+type Props struct {
+	// DashboardName. Required.
+	DashboardName string
+	// HTTPAPI and RESTAPI to watch. Required.
+	HTTPAPI awsapigatewayv2.IHttpApi
+	RESTAPI awsapigateway.RestApi
+	// Authorizer is the REST TOKEN authorizer: any error is a fault (500). Required.
+	Authorizer awslambda.IFunction
+	// Functions whose throttles alarm, by name. Default: none.
+	Functions map[string]awslambda.IFunction
+	// Table whose throttled requests alarm. Required.
+	Table awsdynamodb.ITable
+	// ErrorRatePercent of 5xx responses that raises an API alarm. Default: 5.
+	ErrorRatePercent float64
+	// AlarmEmail gets the alarms by SNS email when set. Default: none (alarms show in the console).
+	AlarmEmail string
+}
+
+// Monitoring exposes what New made.
+type Monitoring struct {
+	constructs.Construct
+	Alarms    []awscloudwatch.Alarm
+	Topic     awssns.Topic // nil without AlarmEmail
+	Dashboard awscloudwatch.Dashboard
+}
+
+var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
+
+// New makes the alarms, the optional email topic and the dashboard.
+func New(scope constructs.Construct, id string, props *Props) *Monitoring {
+	p := *props
+	if p.HTTPAPI == nil || p.RESTAPI == nil || p.Authorizer == nil || p.Table == nil || p.DashboardName == "" {
+		panic(fmt.Sprintf("monitoring %s: DashboardName, HTTPAPI, RESTAPI, Authorizer and Table are required", id))
+	}
+	if p.ErrorRatePercent == 0 {
+		p.ErrorRatePercent = 5
+	}
+	c := constructs.NewConstruct(scope, &id)
+	m := &Monitoring{Construct: c}
+
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
+	// prefix keeps metric ids apart when both rates share a graph.
+	rate := func(prefix string, errors, requests awscloudwatch.IMetric, label string) awscloudwatch.MathExpression {
+		e, r := prefix+"errors", prefix+"requests"
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(fmt.Sprintf("IF(%[2]s > 0, 100 * %[1]s / %[2]s, 0)", e, r)),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{e: errors, r: requests},
+			Label:        jsii.String(label),
+			Period:       fiveMinutes,
+		})
+	}
+	httpRate := rate("http", p.HTTPAPI.MetricServerError(sum), p.HTTPAPI.MetricCount(sum), "HTTP API 5xx %")
+	restRate := rate("rest", p.RESTAPI.MetricServerError(sum), p.RESTAPI.MetricCount(sum), "REST API 5xx %")
+	dynamoThrottles := p.Table.MetricThrottledRequestsForOperations(&awsdynamodb.OperationsMetricOptions{
+		Operations: &[]awsdynamodb.Operation{awsdynamodb.Operation_GET_ITEM, awsdynamodb.Operation_PUT_ITEM,
+			awsdynamodb.Operation_UPDATE_ITEM, awsdynamodb.Operation_DELETE_ITEM, awsdynamodb.Operation_QUERY},
+		Period: fiveMinutes,
+	})
+
+	alarm := func(alarmID, desc string, metric awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(c, jsii.String(alarmID), &awscloudwatch.AlarmProps{
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			AlarmDescription:   jsii.String(desc),
+		})
+		m.Alarms = append(m.Alarms, a)
+	}
+	alarm("HttpApi5xxRate", fmt.Sprintf("HTTP API: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), httpRate, p.ErrorRatePercent)
+	alarm("RestApi5xxRate", fmt.Sprintf("REST PetStore: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), restRate, p.ErrorRatePercent)
+	alarm("AuthorizerErrors", "TOKEN authorizer faults (JWKS unreachable or bad configuration): callers get 500", p.Authorizer.MetricErrors(sum), 1)
+	alarm("DynamoDBThrottles", "PetStore table throttled requests: callers get 503", dynamoThrottles, 1)
+	names := make([]string, 0, len(p.Functions))
+	for name := range p.Functions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	throttleMetrics := []awscloudwatch.IMetric{}
+	for _, name := range names {
+		throttleMetrics = append(throttleMetrics, p.Functions[name].MetricThrottles(&awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes, Label: jsii.String(name)}))
+	}
+	if len(throttleMetrics) > 0 {
+		using := map[string]awscloudwatch.IMetric{}
+		expr := ""
+		for i, mt := range throttleMetrics {
+			key := fmt.Sprintf("t%d", i)
+			using[key] = mt
+			if expr != "" {
+				expr += " + "
+			}
+			expr += key
+		}
+		alarm("LambdaThrottles", "Lambda throttles in the stack's functions (concurrency exhausted)", awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(expr), UsingMetrics: &using, Label: jsii.String("Lambda throttles"), Period: fiveMinutes,
+		}), 1)
+	}
+
+	if p.AlarmEmail != "" {
+		m.Topic = awssns.NewTopic(c, jsii.String("AlarmTopic"), &awssns.TopicProps{EnforceSSL: jsii.Bool(true)})
+		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+		for _, a := range m.Alarms {
+			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.Topic))
+			a.AddOkAction(awscloudwatchactions.NewSnsAction(m.Topic))
+		}
+	}
+
+	alarms := make([]interfacesawscloudwatch.IAlarmRef, len(m.Alarms))
+	for i, a := range m.Alarms {
+		alarms[i] = a
+	}
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &metrics, Width: jsii.Number(12)})
+	}
+	m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(p.DashboardName),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Alarms: &alarms, Title: jsii.String("Alarms"), Width: jsii.Number(24)})},
+			{graph("Requests", p.HTTPAPI.MetricCount(sum), p.RESTAPI.MetricCount(sum)), graph("5xx rate (%)", httpRate, restRate)},
+			{graph("Latency p90 (ms)", p.HTTPAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}), p.RESTAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")})),
+				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
+			{graph("Throttles", append(throttleMetrics, dynamoThrottles)...)},
+		},
+	})
+	return m
+}
