@@ -16,7 +16,7 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/testjwt"
+	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 )
 
 const (

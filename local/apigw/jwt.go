@@ -1,0 +1,140 @@
+package apigw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// jwtAuthorizer follows API Gateway's documented JWT authorizer checks: RSA
+// signature by the issuer's JWKS, iss, aud (else client_id), exp, nbf, iat.
+// It is written apart from the Lambda authorizer on purpose, so the two
+// implementations check each other.
+type jwtAuthorizer struct {
+	issuer    string
+	audiences []string
+	header    string
+	jwksURI   string
+
+	mu sync.Mutex
+	kf keyfunc.Keyfunc
+}
+
+var errJWT = errors.New("invalid JWT")
+
+func (a *jwtAuthorizer) keys(ctx context.Context) (keyfunc.Keyfunc, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.kf != nil {
+		return a.kf, nil
+	}
+	kf, err := keyfunc.NewDefaultCtx(ctx, []string{a.jwksURI})
+	if err != nil {
+		return nil, err
+	}
+	a.kf = kf
+	return kf, nil
+}
+
+// verify returns the token's claims, or errJWT.
+func (a *jwtAuthorizer) verify(ctx context.Context, raw string, now time.Time) (jwt.MapClaims, error) {
+	raw = strings.TrimPrefix(raw, "Bearer ")
+	kf, err := a.keys(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	claims := jwt.MapClaims{}
+	_, err = jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256", "RS384", "RS512"}),
+		jwt.WithIssuer(a.issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	).ParseWithClaims(raw, claims, kf.KeyfuncCtx(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errJWT, err)
+	}
+	aud, _ := claims.GetAudience()
+	if len(aud) > 0 {
+		for _, x := range aud {
+			if contains(a.audiences, x) {
+				return claims, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: aud %v", errJWT, aud)
+	}
+	if cid, _ := claims["client_id"].(string); cid != "" && contains(a.audiences, cid) {
+		return claims, nil
+	}
+	return nil, fmt.Errorf("%w: no accepted aud or client_id", errJWT)
+}
+
+// tokenScopes reads scope (space-separated) and scp (array or string).
+func tokenScopes(c jwt.MapClaims) []string {
+	var out []string
+	for _, k := range []string{"scope", "scp"} {
+		switch v := c[k].(type) {
+		case string:
+			out = append(out, strings.Fields(v)...)
+		case []any:
+			for _, e := range v {
+				if s, ok := e.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// claimStrings renders claims as payload 2.0 does: strings, arrays as "[a b]".
+func claimStrings(c jwt.MapClaims) map[string]string {
+	out := make(map[string]string, len(c))
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out[k] = claimString(c[k])
+	}
+	return out
+}
+
+func claimString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = claimString(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

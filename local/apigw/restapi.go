@@ -1,0 +1,423 @@
+package apigw
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/secure-api-go/apigw-jwt/local/template"
+)
+
+// RESTAPI is the REST API (proxy integrations, TOKEN authorizers, mocks).
+type RESTAPI struct {
+	opts    Options
+	apiID   string
+	stage   string
+	methods map[string]*restMethod // "GET /pets/{petId}"
+
+	mu    sync.Mutex
+	cache map[string]cachedPolicy // by authorizer id + token
+}
+
+type restMethod struct {
+	verb, resource string
+	auth           *tokenAuthorizer
+	function       string // AWS_PROXY
+	mock           map[string]any
+	validateBody   bool
+	validateParams bool
+	requiredParams []string
+	models         map[string]map[string]any // content type -> schema
+}
+
+type tokenAuthorizer struct {
+	id       string
+	header   string
+	regex    *regexp.Regexp
+	ttl      time.Duration
+	function string
+}
+
+type cachedPolicy struct {
+	principal string
+	doc       policyDocument
+	context   map[string]any
+	until     time.Time
+}
+
+// NewRESTAPI reads resources, methods, authorizers, validators, models and the stage from t.
+func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
+	apis := t.OfType("AWS::ApiGateway::RestApi")
+	if len(apis) != 1 {
+		return nil, fmt.Errorf("apigw: want one REST API in the template, found %d", len(apis))
+	}
+	api := &RESTAPI{opts: opts, apiID: apis[0], methods: map[string]*restMethod{}, cache: map[string]cachedPolicy{}}
+	stages := t.OfType("AWS::ApiGateway::Stage")
+	if len(stages) != 1 {
+		return nil, fmt.Errorf("apigw: want one REST stage, found %d", len(stages))
+	}
+	api.stage = fmt.Sprint(t.Resources[stages[0]].Properties["StageName"])
+
+	paths := map[string]string{}
+	var pathOf func(v any) (string, error)
+	pathOf = func(v any) (string, error) {
+		if m, ok := v.(map[string]any); ok {
+			if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 && ga[1] == "RootResourceId" {
+				return "/", nil
+			}
+		}
+		id := refID(v)
+		if p, ok := paths[id]; ok {
+			return p, nil
+		}
+		res, ok := t.Resources[id]
+		if !ok || res.Type != "AWS::ApiGateway::Resource" {
+			return "", fmt.Errorf("apigw: unknown resource %v", v)
+		}
+		parent, err := pathOf(res.Properties["ParentId"])
+		if err != nil {
+			return "", err
+		}
+		p := strings.TrimSuffix(parent, "/") + "/" + fmt.Sprint(res.Properties["PathPart"])
+		paths[id] = p
+		return p, nil
+	}
+
+	authorizers := map[string]*tokenAuthorizer{}
+	for _, id := range t.OfType("AWS::ApiGateway::Authorizer") {
+		p := t.Resources[id].Properties
+		if p["Type"] != "TOKEN" {
+			return nil, fmt.Errorf("apigw: authorizer %s: only TOKEN authorizers are emulated", id)
+		}
+		a := &tokenAuthorizer{id: id, ttl: 300 * time.Second}
+		a.header = strings.ToLower(strings.TrimPrefix(fmt.Sprint(p["IdentitySource"]), "method.request.header."))
+		if re, ok := p["IdentityValidationExpression"].(string); ok && re != "" {
+			compiled, err := regexp.Compile(re)
+			if err != nil {
+				return nil, fmt.Errorf("apigw: authorizer %s: validation regex %q: %v", id, re, err)
+			}
+			a.regex = compiled
+		}
+		if ttl, ok := p["AuthorizerResultTtlInSeconds"].(float64); ok {
+			a.ttl = time.Duration(ttl) * time.Second
+		}
+		fn, err := t.FunctionOf(p["AuthorizerUri"])
+		if err != nil {
+			return nil, err
+		}
+		a.function = fn
+		authorizers[id] = a
+	}
+	models := map[string]map[string]any{}
+	for _, id := range t.OfType("AWS::ApiGateway::Model") {
+		schema, _ := t.Resources[id].Properties["Schema"].(map[string]any)
+		models[id] = schema
+	}
+
+	for _, id := range t.OfType("AWS::ApiGateway::Method") {
+		p := t.Resources[id].Properties
+		path, err := pathOf(p["ResourceId"])
+		if err != nil {
+			return nil, err
+		}
+		m := &restMethod{verb: fmt.Sprint(p["HttpMethod"]), resource: path, models: map[string]map[string]any{}}
+		if p["AuthorizationType"] == "CUSTOM" {
+			if m.auth = authorizers[refID(p["AuthorizerId"])]; m.auth == nil {
+				return nil, fmt.Errorf("apigw: method %s: authorizer not found", id)
+			}
+		}
+		integ, _ := p["Integration"].(map[string]any)
+		switch integ["Type"] {
+		case "AWS_PROXY":
+			if m.function, err = t.FunctionOf(integ["Uri"]); err != nil {
+				return nil, err
+			}
+		case "MOCK":
+			m.mock = integ
+		default:
+			return nil, fmt.Errorf("apigw: method %s: integration %v not emulated", id, integ["Type"])
+		}
+		if vid := refID(p["RequestValidatorId"]); vid != "" {
+			vp := t.Resources[vid].Properties
+			m.validateBody = vp["ValidateRequestBody"] == true
+			m.validateParams = vp["ValidateRequestParameters"] == true
+		}
+		if rm, ok := p["RequestModels"].(map[string]any); ok {
+			for ct, ref := range rm {
+				m.models[ct] = models[refID(ref)]
+			}
+		}
+		if rp, ok := p["RequestParameters"].(map[string]any); ok {
+			for k, req := range rp {
+				if req == true {
+					m.requiredParams = append(m.requiredParams, k)
+				}
+			}
+			sort.Strings(m.requiredParams)
+		}
+		api.methods[m.verb+" "+m.resource] = m
+	}
+	return api, nil
+}
+
+// Stage is the stage name; the API is served under /<stage>.
+func (a *RESTAPI) Stage() string { return a.stage }
+
+func (a *RESTAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := a.opts.now()
+	rec := &statusRecorder{ResponseWriter: w}
+	a.serve(rec, r)
+	a.opts.logf("rest %s %s -> %d (%s)", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
+}
+
+var errMissingToken = map[string]any{"message": "Missing Authentication Token"}
+
+func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, "/"+a.stage)
+	if !ok || (path != "" && !strings.HasPrefix(path, "/")) {
+		writeJSON(w, http.StatusForbidden, errMissingToken)
+		return
+	}
+	if path == "" {
+		path = "/"
+	}
+	m, params := a.match(r.Method, path)
+	if m == nil {
+		writeJSON(w, http.StatusForbidden, errMissingToken)
+		return
+	}
+	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:%s/%s/%s/%s", a.apiID, a.stage, r.Method, strings.TrimPrefix(path, "/"))
+
+	var authContext map[string]any
+	if m.auth != nil {
+		var status int
+		var body map[string]any
+		authContext, status, body = a.authorize(r, m.auth, methodARN)
+		if status != 0 {
+			writeJSON(w, status, body)
+			return
+		}
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if msg := m.validate(r, params, body); msg != "" {
+		a.opts.logf("rest validation: %s", msg)
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid request body"})
+		return
+	}
+	if m.mock != nil {
+		a.mockResponse(w, m)
+		return
+	}
+	out, err := a.opts.Invoker.Invoke(r.Context(), m.function, a.event(r, m, path, params, body, authContext))
+	if err != nil {
+		a.opts.logf("rest integration %s: %v", m.function, err)
+		writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Internal server error"})
+		return
+	}
+	writeProxyResponse(w, out, false)
+}
+
+func (a *RESTAPI) match(verb, path string) (*restMethod, map[string]string) {
+	keys := make([]string, 0, len(a.methods))
+	for k := range a.methods {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // literal segments sort before "{" so they win
+	for _, k := range keys {
+		m := a.methods[k]
+		if m.verb != verb && m.verb != "ANY" {
+			continue
+		}
+		if params, ok := matchPath(m.resource, path); ok {
+			return m, params
+		}
+	}
+	return nil, nil
+}
+
+// authorize runs the TOKEN authorizer flow. A non-zero status is the answer.
+func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN string) (map[string]any, int, map[string]any) {
+	unauthorized := map[string]any{"message": "Unauthorized"}
+	token := r.Header.Get(auth.header)
+	if token == "" {
+		return nil, http.StatusUnauthorized, unauthorized
+	}
+	if auth.regex != nil && !auth.regex.MatchString(token) {
+		a.opts.logf("rest authorizer: token fails the validation regex; authorizer not called")
+		return nil, http.StatusUnauthorized, unauthorized
+	}
+	key := auth.id + "\x00" + token
+	now := a.opts.now()
+	a.mu.Lock()
+	cached, hit := a.cache[key]
+	a.mu.Unlock()
+	if !hit || !now.Before(cached.until) {
+		ev, _ := json.Marshal(map[string]string{"type": "TOKEN", "authorizationToken": token, "methodArn": methodARN})
+		out, err := a.opts.Invoker.Invoke(r.Context(), auth.function, ev)
+		if err != nil {
+			if errorMessageOf(out) == "Unauthorized" {
+				return nil, http.StatusUnauthorized, unauthorized
+			}
+			a.opts.logf("rest authorizer error: %v", err)
+			return nil, http.StatusInternalServerError, map[string]any{"message": nil}
+		}
+		var resp struct {
+			PrincipalID    string         `json:"principalId"`
+			PolicyDocument policyDocument `json:"policyDocument"`
+			Context        map[string]any `json:"context"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil || resp.PrincipalID == "" {
+			a.opts.logf("rest authorizer returned an invalid response: %s", out)
+			return nil, http.StatusInternalServerError, map[string]any{"message": nil}
+		}
+		cached = cachedPolicy{principal: resp.PrincipalID, doc: resp.PolicyDocument, context: resp.Context, until: now.Add(auth.ttl)}
+		if auth.ttl > 0 {
+			a.mu.Lock()
+			a.cache[key] = cached
+			a.mu.Unlock()
+		}
+	}
+	switch evaluate(cached.doc, methodARN) {
+	case decisionDeny:
+		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource with an explicit deny"}
+	case decisionNoMatch:
+		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource"}
+	}
+	ctx := map[string]any{"principalId": cached.principal}
+	for k, v := range cached.context {
+		ctx[k] = v
+	}
+	return ctx, 0, nil
+}
+
+func errorMessageOf(payload []byte) string {
+	var e struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	json.Unmarshal(payload, &e)
+	return e.ErrorMessage
+}
+
+// validate applies the method's request validator: required parameters and the body model.
+func (m *restMethod) validate(r *http.Request, params map[string]string, body []byte) string {
+	if m.validateParams {
+		for _, p := range m.requiredParams {
+			name := p[strings.LastIndex(p, ".")+1:]
+			switch {
+			case strings.HasPrefix(p, "method.request.path.") && params[name] == "",
+				strings.HasPrefix(p, "method.request.querystring.") && !r.URL.Query().Has(name),
+				strings.HasPrefix(p, "method.request.header.") && r.Header.Get(name) == "":
+				return "missing required parameter " + p
+			}
+		}
+	}
+	if !m.validateBody || len(m.models) == 0 {
+		return ""
+	}
+	ct := strings.TrimSpace(strings.Split(r.Header.Get("Content-Type"), ";")[0])
+	if ct == "" {
+		ct = "application/json" // API Gateway's default content type
+	}
+	schema, ok := m.models[ct]
+	if !ok || schema == nil {
+		return ""
+	}
+	v, err := parseJSON(body)
+	if err != nil {
+		return "body is not JSON"
+	}
+	if err := validateSchema(schema, v, "body"); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func (a *RESTAPI) mockResponse(w http.ResponseWriter, m *restMethod) {
+	status := 200
+	if tpls, ok := m.mock["RequestTemplates"].(map[string]any); ok {
+		var req struct {
+			StatusCode int `json:"statusCode"`
+		}
+		if json.Unmarshal([]byte(fmt.Sprint(tpls["application/json"])), &req) == nil && req.StatusCode != 0 {
+			status = req.StatusCode
+		}
+	}
+	for _, ir := range list(m.mock["IntegrationResponses"]) {
+		resp, _ := ir.(map[string]any)
+		if fmt.Sprint(resp["StatusCode"]) != fmt.Sprint(status) {
+			continue
+		}
+		if params, ok := resp["ResponseParameters"].(map[string]any); ok {
+			for k, v := range params {
+				if h, ok := strings.CutPrefix(k, "method.response.header."); ok {
+					w.Header().Set(h, strings.Trim(fmt.Sprint(v), "'"))
+				}
+			}
+		}
+		body := ""
+		if tpls, ok := resp["ResponseTemplates"].(map[string]any); ok {
+			for ct, b := range tpls {
+				body = fmt.Sprint(b)
+				if w.Header().Get("Content-Type") == "" {
+					w.Header().Set("Content-Type", ct)
+				}
+			}
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+		return
+	}
+	w.WriteHeader(status)
+}
+
+func (a *RESTAPI) event(r *http.Request, m *restMethod, path string, params map[string]string, body []byte, authorizer map[string]any) []byte {
+	headers, multi := map[string]string{}, map[string][]string{}
+	for k, v := range r.Header {
+		headers[k] = v[len(v)-1]
+		multi[k] = v
+	}
+	var query map[string]string
+	var multiQuery map[string][]string
+	if q := r.URL.Query(); len(q) > 0 {
+		query, multiQuery = map[string]string{}, map[string][]string{}
+		for k, v := range q {
+			query[k] = v[len(v)-1]
+			multiQuery[k] = v
+		}
+	}
+	now := a.opts.now()
+	ev := map[string]any{
+		"resource": m.resource, "path": path, "httpMethod": r.Method,
+		"headers": headers, "multiValueHeaders": multi,
+		"queryStringParameters": query, "multiValueQueryStringParameters": multiQuery,
+		"pathParameters": nilIfEmpty(params), "stageVariables": nil, "isBase64Encoded": false,
+		"requestContext": map[string]any{
+			"resourcePath": m.resource, "httpMethod": r.Method, "path": "/" + a.stage + path,
+			"accountId": "000000000000", "apiId": a.apiID, "stage": a.stage, "protocol": r.Proto,
+			"requestId": requestID(), "requestTimeEpoch": now.UnixMilli(),
+			"requestTime": now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			"identity":    map[string]any{"sourceIp": sourceIP(r), "userAgent": r.UserAgent()},
+			"authorizer":  authorizer,
+		},
+	}
+	if len(body) > 0 {
+		ev["body"] = string(body)
+	} else {
+		ev["body"] = nil
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+func nilIfEmpty(m map[string]string) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}

@@ -1,0 +1,312 @@
+// Package lambdahost runs real Lambda `bootstrap` binaries on this machine:
+// it is a Lambda Runtime API host (one endpoint per function, one or more
+// processes per function) and serves the Lambda Invoke API for callers such
+// as cognito-local.
+package lambdahost
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/secure-api-go/apigw-jwt/internal/procs"
+)
+
+// Function is one function to run.
+type Function struct {
+	// Name by which callers invoke it.
+	Name string
+	// Binary is the bootstrap executable, built for this machine.
+	Binary string
+	// Env is the function's environment (the template's, resolved to local values).
+	Env map[string]string
+	// Timeout of one invocation. Default: 3 s, as Lambda's.
+	Timeout time.Duration
+	// Instances is the number of processes. Default: 1.
+	Instances int
+}
+
+// Host runs the functions.
+type Host struct {
+	// Logs receives the functions' output (nil: discarded).
+	Logs func(name string) io.Writer
+	// Hooks adapt an invocation of a named function (the local pre-token bridge).
+	Hooks map[string]Hook
+
+	mu    sync.Mutex
+	funcs map[string]*function
+}
+
+// Hook wraps one invocation: it may change the event and the response.
+type Hook func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error)
+
+// ErrFunction is returned, wrapped, when the function itself reported an error;
+// the payload is Lambda's {"errorMessage", "errorType"}.
+var ErrFunction = errors.New("function error")
+
+type function struct {
+	cfg      Function
+	listener net.Listener
+	server   *http.Server
+	queue    chan *invocation
+	mu       sync.Mutex
+	inflight map[string]*invocation
+	procs    []*procs.Proc
+	stopping chan struct{}
+}
+
+type invocation struct {
+	id       string
+	payload  []byte
+	deadline time.Time
+	done     chan result
+}
+
+type result struct {
+	payload []byte
+	failed  bool
+}
+
+// Start launches every function's Runtime API endpoint and processes.
+func (h *Host) Start(fns []Function) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.funcs == nil {
+		h.funcs = map[string]*function{}
+	}
+	for _, cfg := range fns {
+		if cfg.Timeout == 0 {
+			cfg.Timeout = 3 * time.Second
+		}
+		if cfg.Instances < 1 {
+			cfg.Instances = 1
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		f := &function{cfg: cfg, listener: l, queue: make(chan *invocation), inflight: map[string]*invocation{}, stopping: make(chan struct{})}
+		f.server = &http.Server{Handler: f.runtimeAPI(), ReadHeaderTimeout: 5 * time.Second}
+		go f.server.Serve(l)
+		h.funcs[cfg.Name] = f
+		for i := 0; i < cfg.Instances; i++ {
+			if err := h.spawn(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *Host) spawn(f *function) error {
+	cmd := exec.Command(f.cfg.Binary)
+	env := []string{"AWS_LAMBDA_RUNTIME_API=" + f.listener.Addr().String(), "PATH=/usr/bin:/bin"}
+	for k, v := range f.cfg.Env {
+		env = append(env, k+"="+v)
+	}
+	cmd.Env = env
+	var out io.Writer
+	if h.Logs != nil {
+		out = h.Logs(f.cfg.Name)
+	}
+	p, err := procs.Start("lambda "+f.cfg.Name, cmd, out)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.procs = append(f.procs, p)
+	f.mu.Unlock()
+	// Like Lambda, replace an instance whose process died.
+	go func() {
+		select {
+		case <-p.Exited():
+			select {
+			case <-f.stopping:
+			case <-time.After(200 * time.Millisecond):
+				_ = h.spawn(f)
+			}
+		case <-f.stopping:
+		}
+	}()
+	return nil
+}
+
+// Stop ends every process (by process group) and endpoint.
+func (h *Host) Stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, f := range h.funcs {
+		close(f.stopping)
+		f.mu.Lock()
+		ps := append([]*procs.Proc(nil), f.procs...)
+		f.mu.Unlock()
+		for _, p := range ps {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop(3 * time.Second) }()
+		}
+		f.server.Close()
+	}
+	wg.Wait()
+	h.funcs = nil
+}
+
+// PIDs lists the processes running now.
+func (h *Host) PIDs() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []int
+	for _, f := range h.funcs {
+		f.mu.Lock()
+		for _, p := range f.procs {
+			out = append(out, p.PID())
+		}
+		f.mu.Unlock()
+	}
+	return out
+}
+
+// Invoke runs one invocation and returns the response payload. A function
+// error returns the error payload with an error wrapping ErrFunction.
+func (h *Host) Invoke(ctx context.Context, name string, event []byte) ([]byte, error) {
+	h.mu.Lock()
+	f, ok := h.funcs[name]
+	hook := h.Hooks[name]
+	h.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("lambdahost: no function %q", name)
+	}
+	if hook != nil {
+		return hook(ctx, event, f.invoke)
+	}
+	return f.invoke(ctx, event)
+}
+
+func (f *function) invoke(ctx context.Context, event []byte) ([]byte, error) {
+	inv := &invocation{id: newID(), payload: event, deadline: time.Now().Add(f.cfg.Timeout), done: make(chan result, 1)}
+	ctx, cancel := context.WithDeadline(ctx, inv.deadline)
+	defer cancel()
+	select {
+	case f.queue <- inv:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lambdahost: %s: no instance took the invocation within %s", f.cfg.Name, f.cfg.Timeout)
+	}
+	select {
+	case r := <-inv.done:
+		if r.failed {
+			return r.payload, fmt.Errorf("%w: %s: %s", ErrFunction, f.cfg.Name, errorMessage(r.payload))
+		}
+		return r.payload, nil
+	case <-ctx.Done():
+		f.mu.Lock()
+		delete(f.inflight, inv.id)
+		f.mu.Unlock()
+		msg := fmt.Sprintf(`{"errorMessage":"Task timed out after %.2f seconds","errorType":"TimeoutError"}`, f.cfg.Timeout.Seconds())
+		return []byte(msg), fmt.Errorf("%w: %s: timed out after %s", ErrFunction, f.cfg.Name, f.cfg.Timeout)
+	}
+}
+
+// ErrorMessage extracts errorMessage from a Lambda error payload.
+func errorMessage(payload []byte) string {
+	var e struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	if json.Unmarshal(payload, &e) == nil && e.ErrorMessage != "" {
+		return e.ErrorMessage
+	}
+	return string(payload)
+}
+
+// ErrorMessage is the errorMessage of a function error payload.
+func ErrorMessage(payload []byte) string { return errorMessage(payload) }
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// runtimeAPI is the Lambda Runtime API the bootstrap polls.
+func (f *function) runtimeAPI() http.Handler {
+	const prefix = "/2018-06-01/runtime/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, prefix)
+		switch {
+		case r.Method == http.MethodGet && path == "invocation/next":
+			select {
+			case inv := <-f.queue:
+				f.mu.Lock()
+				f.inflight[inv.id] = inv
+				f.mu.Unlock()
+				w.Header().Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+				w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+				w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:"+f.cfg.Name)
+				w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+				w.Write(inv.payload)
+			case <-f.stopping:
+				http.Error(w, "host stopping", http.StatusServiceUnavailable)
+			case <-r.Context().Done():
+			}
+		case r.Method == http.MethodPost && strings.HasPrefix(path, "invocation/"):
+			rest := strings.TrimPrefix(path, "invocation/")
+			id, kind, _ := strings.Cut(rest, "/")
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+			f.mu.Lock()
+			inv, ok := f.inflight[id]
+			delete(f.inflight, id)
+			f.mu.Unlock()
+			if !ok {
+				http.Error(w, `{"errorMessage":"unknown or timed-out request id"}`, http.StatusBadRequest)
+				return
+			}
+			inv.done <- result{payload: body, failed: kind == "error"}
+			w.WriteHeader(http.StatusAccepted)
+		case r.Method == http.MethodPost && path == "init/error":
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			w.WriteHeader(http.StatusAccepted)
+			_ = body // the process exits next; its output is in the log
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// InvokeAPI serves POST /2015-03-31/functions/{name}/invocations, the Lambda
+// Invoke API, as the AWS SDKs call it.
+func (h *Host) InvokeAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
+		name, ok2 := strings.CutSuffix(name, "/invocations")
+		if r.Method != http.MethodPost || !ok || !ok2 {
+			http.NotFound(w, r)
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+		out, err := h.Invoke(r.Context(), name, body)
+		switch {
+		case errors.Is(err, ErrFunction):
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		case err != nil:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
+		io.Copy(w, bytes.NewReader(out))
+	})
+}
