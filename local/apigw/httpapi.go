@@ -194,7 +194,7 @@ func (h *HTTPAPI) event(r *http.Request, route *httpRoute, params map[string]str
 	now := h.opts.now()
 	ctx := map[string]any{
 		"accountId": "000000000000", "apiId": h.apiID, "domainName": r.Host, "domainPrefix": "local",
-		"http": map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto, "sourceIp": sourceIP(r), "userAgent": r.UserAgent()},
+		"http":      map[string]any{"method": r.Method, "path": r.URL.Path, "protocol": r.Proto, "sourceIp": sourceIP(r), "userAgent": r.UserAgent()},
 		"requestId": requestID(), "routeKey": route.method + " " + route.path, "stage": "$default",
 		"time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"), "timeEpoch": now.UnixMilli(),
 	}

@@ -47,6 +47,14 @@ type Host struct {
 
 	mu    sync.Mutex
 	funcs map[string]*function
+	calls map[string]int
+}
+
+// Invocations counts the invocations of a function so far.
+func (h *Host) Invocations(name string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls[name]
 }
 
 // Hook wraps one invocation: it may change the event and the response.
@@ -184,6 +192,10 @@ func (h *Host) Invoke(ctx context.Context, name string, event []byte) ([]byte, e
 	h.mu.Lock()
 	f, ok := h.funcs[name]
 	hook := h.Hooks[name]
+	if h.calls == nil {
+		h.calls = map[string]int{}
+	}
+	h.calls[name]++
 	h.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("lambdahost: no function %q", name)

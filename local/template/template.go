@@ -27,7 +27,14 @@ type Template struct {
 type Resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
+	Metadata   map[string]any `json:"Metadata"`
 	DependsOn  any            `json:"DependsOn"`
+}
+
+// Metadata returns a string metadata value of a resource, or "".
+func (t *Template) Metadata(id, key string) string {
+	s, _ := t.Resources[id].Metadata[key].(string)
+	return s
 }
 
 // Load reads <dir>/<stack>.template.json; with stack "" the only template in dir.

@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
-	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 )
 
 const (

@@ -1,0 +1,282 @@
+// Package cognito runs cognito-local (npm) as the local Cognito and sets up
+// the pool, client, groups and users the template describes.
+package cognito
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/secure-api-go/apigw-jwt/internal/procs"
+	"github.com/secure-api-go/apigw-jwt/local/template"
+)
+
+// Local is a running cognito-local with one pool and client.
+type Local struct {
+	*procs.Proc
+	Endpoint string
+	API      *cip.Client
+	PoolID   string
+	ClientID string
+	// Issuer equals the iss of the tokens it issues.
+	Issuer string
+}
+
+// Options for Start.
+type Options struct {
+	ModuleRoot string
+	// Dir holds cognito-local's state (.cognito/). It is recreated.
+	Dir  string
+	Port int
+	// LambdaEndpoint serves the Lambda Invoke API for triggers.
+	LambdaEndpoint string
+	// PreTokenFunction is the function name cognito-local invokes as the trigger ("" for none).
+	PreTokenFunction string
+	Out              io.Writer
+}
+
+// Start launches cognito-local on 127.0.0.1.
+func Start(ctx context.Context, o Options) (*Local, error) {
+	bin, err := procs.NodeBin(o.ModuleRoot, "cognito-local")
+	if err != nil {
+		return nil, err
+	}
+	if o.Port == 0 {
+		if o.Port, err = procs.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(o.Port)
+	os.RemoveAll(filepath.Join(o.Dir, ".cognito"))
+	if err := os.MkdirAll(filepath.Join(o.Dir, ".cognito"), 0o755); err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{
+		"LambdaClient":     map[string]any{"endpoint": o.LambdaEndpoint, "region": "us-east-1", "credentials": map[string]string{"accessKeyId": "local", "secretAccessKey": "local"}},
+		"TriggerFunctions": map[string]string{},
+		"UserPoolDefaults": map[string]any{"UsernameAttributes": []string{}},
+		"TokenConfig":      map[string]string{"IssuerDomain": endpoint},
+	}
+	if o.PreTokenFunction != "" {
+		cfg["TriggerFunctions"] = map[string]string{"PreTokenGeneration": o.PreTokenFunction}
+	}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.WriteFile(filepath.Join(o.Dir, ".cognito", "config.json"), b, 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = o.Dir
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(o.Port), "HOST=127.0.0.1")
+	p, err := procs.Start("cognito-local", cmd, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitHTTP(ctx, endpoint+"/health", 30*time.Second); err != nil {
+		p.Stop(2 * time.Second)
+		return nil, err
+	}
+	api := cip.New(cip.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+	})
+	return &Local{Proc: p, Endpoint: endpoint, API: api}, nil
+}
+
+// Setup creates the pool, its app client and groups as the template declares them.
+func (l *Local) Setup(ctx context.Context, t *template.Template) error {
+	pools := t.OfType("AWS::Cognito::UserPool")
+	clients := t.OfType("AWS::Cognito::UserPoolClient")
+	if len(pools) != 1 || len(clients) != 1 {
+		return fmt.Errorf("cognito: want one user pool and one client in the template, found %d and %d", len(pools), len(clients))
+	}
+	pp := t.Resources[pools[0]].Properties
+	in := &cip.CreateUserPoolInput{PoolName: aws.String("local")}
+	if aliases, ok := pp["AliasAttributes"].([]any); ok {
+		for _, a := range aliases {
+			in.AliasAttributes = append(in.AliasAttributes, types.AliasAttributeType(fmt.Sprint(a)))
+		}
+	}
+	pool, err := l.API.CreateUserPool(ctx, in)
+	if err != nil {
+		return fmt.Errorf("cognito: create pool: %w", err)
+	}
+	l.PoolID = *pool.UserPool.Id
+	l.Issuer = l.Endpoint + "/" + l.PoolID
+
+	cp := t.Resources[clients[0]].Properties
+	cin := &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String("local")}
+	for _, f := range list(cp["ExplicitAuthFlows"]) {
+		cin.ExplicitAuthFlows = append(cin.ExplicitAuthFlows, types.ExplicitAuthFlowsType(fmt.Sprint(f)))
+	}
+	if v, ok := cp["IdTokenValidity"].(float64); ok {
+		cin.IdTokenValidity = aws.Int32(int32(v))
+	}
+	if v, ok := cp["AccessTokenValidity"].(float64); ok {
+		cin.AccessTokenValidity = aws.Int32(int32(v))
+	}
+	if u, ok := cp["TokenValidityUnits"].(map[string]any); ok {
+		cin.TokenValidityUnits = &types.TokenValidityUnitsType{
+			IdToken: types.TimeUnitsType(fmt.Sprint(u["IdToken"])), AccessToken: types.TimeUnitsType(fmt.Sprint(u["AccessToken"])),
+			RefreshToken: types.TimeUnitsType(fmt.Sprint(u["RefreshToken"])),
+		}
+	}
+	client, err := l.API.CreateUserPoolClient(ctx, cin)
+	if err != nil {
+		return fmt.Errorf("cognito: create client: %w", err)
+	}
+	l.ClientID = *client.UserPoolClient.ClientId
+
+	for _, id := range t.OfType("AWS::Cognito::UserPoolGroup") {
+		gp := t.Resources[id].Properties
+		gin := &cip.CreateGroupInput{UserPoolId: &l.PoolID, GroupName: aws.String(fmt.Sprint(gp["GroupName"]))}
+		if p, ok := gp["Precedence"].(float64); ok {
+			gin.Precedence = aws.Int32(int32(p))
+		}
+		if _, err := l.API.CreateGroup(ctx, gin); err != nil {
+			return fmt.Errorf("cognito: create group %v: %w", gp["GroupName"], err)
+		}
+	}
+	return nil
+}
+
+// CreateUser makes a confirmed user with a permanent password in groups.
+func (l *Local) CreateUser(ctx context.Context, username, password string, groups []string) error {
+	_, err := l.API.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+		UserPoolId: &l.PoolID, Username: &username, MessageAction: types.MessageActionTypeSuppress,
+		UserAttributes: []types.AttributeType{
+			{Name: aws.String("email"), Value: aws.String(username + "@example.com")},
+			{Name: aws.String("email_verified"), Value: aws.String("true")},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("cognito: create user %s: %w", username, err)
+	}
+	if _, err := l.API.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &l.PoolID, Username: &username, Password: &password, Permanent: true}); err != nil {
+		return fmt.Errorf("cognito: set password of %s: %w", username, err)
+	}
+	for _, g := range groups {
+		if _, err := l.API.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{UserPoolId: &l.PoolID, Username: &username, GroupName: aws.String(g)}); err != nil {
+			return fmt.Errorf("cognito: add %s to %s: %w", username, g, err)
+		}
+	}
+	return nil
+}
+
+// GroupsOf lists a user's groups.
+func (l *Local) GroupsOf(ctx context.Context, username string) ([]string, error) {
+	out, err := l.API.AdminListGroupsForUser(ctx, &cip.AdminListGroupsForUserInput{UserPoolId: &l.PoolID, Username: &username})
+	if err != nil {
+		return nil, err
+	}
+	groups := make([]string, 0, len(out.Groups))
+	for _, g := range out.Groups {
+		groups = append(groups, *g.GroupName)
+	}
+	return groups, nil
+}
+
+// PreTokenBridge adapts cognito-local's trigger call to what Cognito sends:
+// it fills groupConfiguration.groupsToOverride with the user's groups (which
+// cognito-local leaves empty) and speaks the event version the template
+// configures, translating a version 2 answer back to the version 1 shape
+// cognito-local applies (ID token claims only). The trigger's own code runs unchanged.
+func (l *Local) PreTokenBridge(version string) func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
+	return func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
+		var ev map[string]any
+		if err := json.Unmarshal(event, &ev); err != nil {
+			return nil, err
+		}
+		user, _ := ev["userName"].(string)
+		groups, err := l.GroupsOf(ctx, user)
+		if err != nil {
+			return nil, fmt.Errorf("pre-token bridge: groups of %s: %w", user, err)
+		}
+		req, _ := ev["request"].(map[string]any)
+		if req == nil {
+			req = map[string]any{}
+			ev["request"] = req
+		}
+		req["groupConfiguration"] = map[string]any{"groupsToOverride": groups, "iamRolesToOverride": []string{}, "preferredRole": nil}
+		ev["version"] = version
+		if version != "1" {
+			req["scopes"] = []string{"aws.cognito.signin.user.admin"}
+		}
+		ev["region"] = "us-east-1"
+		in, _ := json.Marshal(ev)
+		out, err := invoke(ctx, in)
+		if err != nil || version == "1" {
+			return out, err
+		}
+		var resp struct {
+			Response struct {
+				Details *struct {
+					ID *struct {
+						Claims   map[string]any `json:"claimsToAddOrOverride"`
+						Suppress []string       `json:"claimsToSuppress"`
+					} `json:"idTokenGeneration"`
+				} `json:"claimsAndScopeOverrideDetails"`
+			} `json:"response"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			return nil, fmt.Errorf("pre-token bridge: trigger answered %s: %w", out, err)
+		}
+		v1 := map[string]any{}
+		if d := resp.Response.Details; d != nil && d.ID != nil {
+			claims := map[string]string{}
+			for k, v := range d.ID.Claims {
+				claims[k] = fmt.Sprint(v)
+			}
+			v1["claimsOverrideDetails"] = map[string]any{"claimsToAddOrOverride": claims, "claimsToSuppress": d.ID.Suppress}
+		}
+		ev["response"] = v1
+		return json.Marshal(ev)
+	}
+}
+
+// Password makes a password that meets the pool's policy: 20 characters
+// with lower and upper case, digits and symbols.
+func Password() string {
+	const lower, upper, digits, symbols = "abcdefghijkmnopqrstuvwxyz", "ABCDEFGHJKLMNPQRSTUVWXYZ", "23456789", "!#%+-=?"
+	all := lower + upper + digits + symbols
+	pick := func(set string) byte {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		return set[n.Int64()]
+	}
+	b := []byte{pick(lower), pick(upper), pick(digits), pick(symbols)}
+	for len(b) < 20 {
+		b = append(b, pick(all))
+	}
+	return string(b)
+}
+
+// TriggerVersion reads the pre token generation event version the template configures ("1" or "2").
+func TriggerVersion(t *template.Template) string {
+	for _, id := range t.OfType("AWS::Cognito::UserPool") {
+		lc, _ := t.Resources[id].Properties["LambdaConfig"].(map[string]any)
+		cfg, _ := lc["PreTokenGenerationConfig"].(map[string]any)
+		if v, _ := cfg["LambdaVersion"].(string); strings.HasPrefix(v, "V") {
+			return strings.TrimPrefix(strings.Split(v, "_")[0], "V")
+		}
+	}
+	return "1"
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}

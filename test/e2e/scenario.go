@@ -1,0 +1,242 @@
+// Package e2e is the walk-through as a program: log in as each user, call
+// every route, check every answer. One scenario serves `make e2e` (the local
+// stack) and `make smoke` (a deployed stack).
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+)
+
+// Target is what the scenario runs against.
+type Target struct {
+	HTTPAPIURL, RESTAPIURL string
+	// CognitoEndpoint is cognito-local's URL; "" means the real Cognito in Region.
+	CognitoEndpoint string
+	Region          string
+	ClientID        string
+	Admin, Regular  Credentials
+	// ExpiredToken turns a fresh ID token into an expired one the issuer
+	// signed; nil skips the step (on AWS no token is old enough).
+	ExpiredToken func(fresh string) (string, error)
+	// Invocations counts a Lambda's invocations ("authorizer", "petstore");
+	// nil skips the "without calling the Lambda" checks.
+	Invocations func(function string) int
+}
+
+// Credentials of a user.
+type Credentials struct{ Username, Password string }
+
+// Result of one step.
+type Result struct {
+	Step, Expect, Got string
+	Took              time.Duration
+	Pass, Skipped     bool
+}
+
+// Run executes the scenario, writing the table of results to out; ok is
+// false on any mismatch.
+func Run(ctx context.Context, t Target, out io.Writer) (results []Result, ok bool) {
+	r := &runner{t: t, client: &http.Client{Timeout: 15 * time.Second}}
+	r.run(ctx)
+	ok = true
+	fmt.Fprintf(out, "\n%-58s %-10s %-10s %8s  %s\n", "STEP", "EXPECT", "GOT", "TIME", "RESULT")
+	for _, res := range r.results {
+		verdict := "PASS"
+		switch {
+		case res.Skipped:
+			verdict = "SKIP"
+		case !res.Pass:
+			verdict = "FAIL"
+			ok = false
+		}
+		fmt.Fprintf(out, "%-58s %-10s %-10s %8s  %s\n", res.Step, res.Expect, res.Got, res.Took.Round(time.Millisecond), verdict)
+	}
+	passed, skipped := 0, 0
+	for _, res := range r.results {
+		if res.Skipped {
+			skipped++
+		} else if res.Pass {
+			passed++
+		}
+	}
+	fmt.Fprintf(out, "\n%d passed, %d failed, %d skipped\n", passed, len(r.results)-passed-skipped, skipped)
+	return r.results, ok
+}
+
+type runner struct {
+	t       Target
+	client  *http.Client
+	results []Result
+}
+
+func (r *runner) record(step, expect, got string, start time.Time, pass bool) {
+	r.results = append(r.results, Result{Step: step, Expect: expect, Got: got, Took: time.Since(start), Pass: pass})
+}
+
+func (r *runner) skip(step, why string) {
+	r.results = append(r.results, Result{Step: step, Expect: "-", Got: why, Skipped: true})
+}
+
+func (r *runner) login(ctx context.Context, c Credentials) (string, error) {
+	opts := cip.Options{Region: r.t.Region}
+	if r.t.CognitoEndpoint != "" {
+		opts.BaseEndpoint = aws.String(r.t.CognitoEndpoint)
+		opts.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	}
+	api := cip.New(opts)
+	out, err := api.InitiateAuth(ctx, &cip.InitiateAuthInput{
+		AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: &r.t.ClientID,
+		AuthParameters: map[string]string{"USERNAME": c.Username, "PASSWORD": c.Password},
+	})
+	if err != nil {
+		return "", err
+	}
+	if out.AuthenticationResult == nil || out.AuthenticationResult.IdToken == nil {
+		return "", fmt.Errorf("no tokens (challenge %s)", out.ChallengeName)
+	}
+	return *out.AuthenticationResult.IdToken, nil
+}
+
+// call sends a request and checks the status and, when set, a body fragment.
+func (r *runner) call(ctx context.Context, step, method, url, token, body string, wantStatus int, wantBody string) string {
+	start := time.Now()
+	req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.record(step, fmt.Sprint(wantStatus), "error", start, false)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	pass := resp.StatusCode == wantStatus && strings.Contains(string(b), wantBody)
+	got := fmt.Sprint(resp.StatusCode)
+	if resp.StatusCode == wantStatus && !pass {
+		got += " (body)"
+	}
+	r.record(step, fmt.Sprint(wantStatus), got, start, pass)
+	return string(b)
+}
+
+func (r *runner) counter(fn string) func() bool {
+	if r.t.Invocations == nil {
+		return nil
+	}
+	before := r.t.Invocations(fn)
+	return func() bool { return r.t.Invocations(fn) == before }
+}
+
+func (r *runner) run(ctx context.Context) {
+	h, rest := r.t.HTTPAPIURL, r.t.RESTAPIURL
+	start := time.Now()
+	admin, err := r.login(ctx, r.t.Admin)
+	r.record("log in as "+r.t.Admin.Username+" (USER_PASSWORD_AUTH)", "token", errOr(err, "token"), start, err == nil)
+	start = time.Now()
+	regular, err2 := r.login(ctx, r.t.Regular)
+	r.record("log in as "+r.t.Regular.Username+" (USER_PASSWORD_AUTH)", "token", errOr(err2, "token"), start, err2 == nil)
+	if err != nil || err2 != nil {
+		return
+	}
+	bearerA, bearerR := "Bearer "+admin, "Bearer "+regular
+
+	// HTTP API: the AWS blog's matrix.
+	r.call(ctx, "HTTP GET /RegularUser without a token", "GET", h+"/RegularUser", "", "", 401, "Unauthorized")
+	r.call(ctx, "HTTP GET /RegularUser as regularuser", "GET", h+"/RegularUser", bearerR, "", 200, "Hello from Regular User")
+	r.call(ctx, "HTTP GET /AdminUser as regularuser", "GET", h+"/AdminUser", bearerR, "", 403, "Forbidden")
+	r.call(ctx, "HTTP GET /AdminUser as adminuser", "GET", h+"/AdminUser", bearerA, "", 200, "Hello from Admin User")
+	r.call(ctx, "HTTP GET /RegularUser as adminuser", "GET", h+"/RegularUser", bearerA, "", 200, "Hello from Regular User")
+	claims := r.call(ctx, "HTTP GET /claims as adminuser", "GET", h+"/claims", bearerA, "", 200, `"sub"`)
+	start = time.Now()
+	var c map[string]string
+	json.Unmarshal([]byte(claims), &c)
+	wantScope := "admin-" + r.t.ClientID
+	subOK := c["sub"] != "" && c["sub"] == claimOf(admin, "sub")
+	r.record("  /claims shows the caller's sub and admin scope", "match", yes(subOK && strings.Contains(c["scope"], wantScope)), start, subOK && strings.Contains(c["scope"], wantScope))
+
+	// REST PetStore.
+	r.call(ctx, "REST GET / (public landing page)", "GET", rest+"/", "", "", 200, "PetStore")
+	r.call(ctx, "REST GET /pets without a token", "GET", rest+"/pets", "", "", 401, "Unauthorized")
+	unchanged := r.counter("authorizer")
+	r.call(ctx, "REST GET /pets with a garbage token", "GET", rest+"/pets", "Bearer not-a-jwt", "", 401, "Unauthorized")
+	if unchanged != nil {
+		start = time.Now()
+		r.record("  ...rejected by the regex, authorizer not called", "0 calls", yes(unchanged()), start, unchanged())
+	}
+	r.call(ctx, "REST GET /pets as regularuser", "GET", rest+"/pets", bearerR, "", 200, `"type":"dog"`)
+	r.call(ctx, "REST GET /pets/1 as regularuser", "GET", rest+"/pets/1", bearerR, "", 200, `"price":249.99`)
+	r.call(ctx, "REST POST /pets as regularuser (admin scope needed)", "POST", rest+"/pets", bearerR, `{"type":"cat","price":12.5}`, 403, "explicit deny")
+	created := r.call(ctx, "REST POST /pets as adminuser", "POST", rest+"/pets", bearerA, `{"type":"cat","price":12.5}`, 201, `"type":"cat"`)
+	var pet struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(created), &pet)
+	if pet.ID > 0 {
+		r.call(ctx, fmt.Sprintf("REST GET /pets/%d reads the new pet back", pet.ID), "GET", fmt.Sprintf("%s/pets/%d", rest, pet.ID), bearerR, "", 200, `"price":12.5`)
+	}
+	unchanged = r.counter("petstore")
+	r.call(ctx, "REST POST /pets with a bad body", "POST", rest+"/pets", bearerA, `{"type":"cat","price":-1,"x":1}`, 400, "Invalid request body")
+	if unchanged != nil {
+		start = time.Now()
+		r.record("  ...rejected by API Gateway, Lambda not run", "0 calls", yes(unchanged()), start, unchanged())
+	}
+
+	if r.t.ExpiredToken == nil {
+		r.skip("expired token (HTTP and REST)", "needs a token older than its validity")
+		return
+	}
+	expired, err := r.t.ExpiredToken(regular)
+	if err != nil {
+		start = time.Now()
+		r.record("make an expired token", "token", err.Error(), start, false)
+		return
+	}
+	r.call(ctx, "HTTP GET /RegularUser with an expired token", "GET", h+"/RegularUser", "Bearer "+expired, "", 401, "Unauthorized")
+	r.call(ctx, "REST GET /pets with an expired token", "GET", rest+"/pets", "Bearer "+expired, "", 401, "Unauthorized")
+}
+
+func errOr(err error, ok string) string {
+	if err != nil {
+		return "error"
+	}
+	return ok
+}
+
+func yes(b bool) string {
+	if b {
+		return "match"
+	}
+	return "mismatch"
+}
+
+// claimOf reads a claim from a token without verifying it (the APIs did).
+func claimOf(token, claim string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	s, _ := m[claim].(string)
+	return s
+}
