@@ -15,6 +15,8 @@ LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore
 FUZZTIME  ?= 30s
 EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
 STACK     ?= SecureApiJwt
+# Ports of make local, e.g. LOCAL_FLAGS="-http-port 18080 -rest-port 18081"
+LOCAL_FLAGS ?=
 
 NODE_STAMP := node_modules/.installed
 
@@ -49,9 +51,22 @@ deploy: deps ## Deploy the stack to the current AWS account and region
 destroy: deps ## Delete the stack and everything in it
 	$(CDK) destroy $(STACK) --force
 
-test: deps ## Every test: unit, fuzz seeds, dynalite integration, synth snapshot and assertions
-	go test -race -count=1 $$(go list ./... | grep -v '/test$$')
+test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, end-to-end local
+	go test -race -count=1 $$(go list ./... | grep -v '/test$$' | grep -v '/test/e2e$$')
 	go test -count=1 ./test/
+	$(MAKE) --no-print-directory e2e-only
+
+e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the walk-through as a test
+
+e2e-only:
+	go test -count=1 -v -run TestLocalStack ./test/e2e/ | grep -v '^=== RUN'
+
+local: deps synth ## Run everything on this machine (no AWS account), print the walk-through; Ctrl-C stops it
+	@go build -o .build/local ./cmd/local
+	@exec .build/local $(LOCAL_FLAGS)
+
+smoke: ## Run the walk-through against the deployed stack (creates and deletes two users)
+	go run ./cmd/smoke -stack $(STACK)
 
 snapshot: deps ## Rewrite the golden template after a reviewed infrastructure change
 	go test ./test/ -run TestSnapshot -update -count=1
@@ -75,4 +90,4 @@ invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AU
 clean: ## Remove build output
 	rm -rf cdk.out .build .local
 
-.PHONY: help deps build synth diff deploy destroy test snapshot lint fuzz bench invoke-authorizer clean
+.PHONY: help deps build synth diff deploy destroy test e2e e2e-only local smoke snapshot lint fuzz bench invoke-authorizer clean

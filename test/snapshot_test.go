@@ -66,8 +66,12 @@ func TestNagFindingsAreAllSuppressed(t *testing.T) {
 		r := synth(t, ctx)
 		ann := assertions.Annotations_FromStack(r.stack.Stack)
 		for _, find := range []func() *[]*cxAnnotation{
-			func() *[]*cxAnnotation { return toAnn(ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))) },
-			func() *[]*cxAnnotation { return toAnn(ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))) },
+			func() *[]*cxAnnotation {
+				return toAnn(ann.FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))))
+			},
+			func() *[]*cxAnnotation {
+				return toAnn(ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))))
+			},
 		} {
 			for _, a := range *find() {
 				t.Errorf("unsuppressed cdk-nag finding with context %v at %s: %.160s", ctx, a.path, a.data)

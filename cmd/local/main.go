@@ -1,0 +1,97 @@
+// Command local runs the whole system on this machine from cdk.out: no AWS
+// account needed. It prints the endpoints and the walk-through, and stays up
+// until Ctrl-C (SIGINT) or SIGTERM, then stops every process it started.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/template"
+	"time"
+
+	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+	"github.com/secure-api-go/apigw-jwt/local/stack"
+)
+
+func main() {
+	var o stack.Options
+	flag.IntVar(&o.Ports.HTTPAPI, "http-port", 8080, "HTTP API port (0: any free port)")
+	flag.IntVar(&o.Ports.RESTAPI, "rest-port", 8081, "REST PetStore API port")
+	flag.IntVar(&o.Ports.Cognito, "cognito-port", 9229, "cognito-local port")
+	flag.IntVar(&o.Ports.DynamoDB, "dynamodb-port", 8000, "dynalite port")
+	flag.IntVar(&o.Ports.Lambda, "lambda-port", 9001, "Lambda Invoke API port")
+	flag.StringVar(&o.CDKOut, "cdk-out", "", "directory of the synthesized template (default: cdk.out)")
+	flag.Parse()
+
+	root, err := gobuild.ModuleRoot(".")
+	if err != nil {
+		fail(err)
+	}
+	o.ModuleRoot = root
+	o.Progress = os.Stdout
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := stack.Start(ctx, o)
+	if err != nil {
+		fail(err)
+	}
+	if err := walkthrough.Execute(os.Stdout, s.Endpoints); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	fmt.Printf("Endpoints: %s\nLogs:      %s/logs/\nStop with Ctrl-C.\n", s.EndpointsFile, root+"/.local")
+	<-ctx.Done()
+	fmt.Println("\nstopping...")
+	done := make(chan struct{})
+	go func() { s.Stop(); close(done) }()
+	select {
+	case <-done:
+		fmt.Println("stopped: every process this run started has exited")
+	case <-time.After(9 * time.Second):
+		fmt.Fprintln(os.Stderr, "some processes did not stop in time")
+		os.Exit(1)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "make local:", err)
+	os.Exit(1)
+}
+
+var walkthrough = template.Must(template.New("w").Parse(`
+The stack is running on this machine.
+
+  HTTP API   {{.HTTPAPIURL}}
+  REST API   {{.RESTAPIURL}}
+  Cognito    {{.CognitoEndpoint}}   pool {{.UserPoolID}}   client {{.ClientID}}
+  Issuer     {{.Issuer}}
+{{range .Users}}  User       {{.Username}} / {{.Password}}   groups {{.Groups}}
+{{end}}
+Walk-through (copy and paste into another terminal):
+
+  # 1. Log in (Cognito InitiateAuth, USER_PASSWORD_AUTH) and keep the ID tokens
+  login() { curl -s {{.CognitoEndpoint}} -H 'Content-Type: application/x-amz-json-1.1' \
+      -H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' \
+      -d "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"{{.ClientID}}\",\"AuthParameters\":{\"USERNAME\":\"$1\",\"PASSWORD\":\"$2\"}}" \
+      | sed -E 's/.*"IdToken":"([^"]+)".*/\1/'; }
+{{range .Users}}  {{if eq .Username "adminuser"}}ADMIN{{else}}REGULAR{{end}}=$(login {{.Username}} '{{.Password}}')
+{{end}}
+  # 2. HTTP API: no token 401, wrong scope 403, right scope 200
+  curl -si -w '\n' {{.HTTPAPIURL}}/RegularUser
+  curl -si -w '\n' -H "Authorization: Bearer $REGULAR" {{.HTTPAPIURL}}/RegularUser
+  curl -si -w '\n' -H "Authorization: Bearer $REGULAR" {{.HTTPAPIURL}}/AdminUser
+  curl -si -w '\n' -H "Authorization: Bearer $ADMIN"   {{.HTTPAPIURL}}/AdminUser
+  curl -s -w '\n' -H "Authorization: Bearer $ADMIN"   {{.HTTPAPIURL}}/claims
+
+  # 3. REST PetStore: public landing page, then the pets behind the TOKEN authorizer
+  curl -si -w '\n' {{.RESTAPIURL}}/
+  curl -s -w '\n' -H "Authorization: Bearer $REGULAR" {{.RESTAPIURL}}/pets
+  curl -si -w '\n' -H "Authorization: Bearer $REGULAR" -H 'Content-Type: application/json' -d '{"type":"dog","price":249.99}' {{.RESTAPIURL}}/pets
+  curl -si -w '\n' -H "Authorization: Bearer $ADMIN"   -H 'Content-Type: application/json' -d '{"type":"dog","price":249.99}' {{.RESTAPIURL}}/pets
+  curl -s -w '\n' -H "Authorization: Bearer $REGULAR" {{.RESTAPIURL}}/pets/4
+
+`))

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+)
+
+// TestCtrlCStopsEverything runs the real command on free ports, waits for
+// .local/endpoints.json, sends SIGINT to its process group as Ctrl-C does,
+// and checks that it and every process it started are gone within 10 s.
+func TestCtrlCStopsEverything(t *testing.T) {
+	root, err := gobuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "local")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	state := filepath.Join(root, ".local")
+	endpoints := filepath.Join(state, "endpoints.json")
+	if _, err := os.Stat(endpoints); err == nil {
+		t.Skip("a make local is running here; not disturbing it")
+	}
+	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0")
+	cmd.Dir = root
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var e struct {
+		HTTPAPIURL string `json:"httpApiUrl"`
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		raw, err := os.ReadFile(endpoints)
+		if err == nil && json.Unmarshal(raw, &e) == nil && e.HTTPAPIURL != "" {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("exited early: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoints.json after 90 s\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	children := descendants(cmd.Process.Pid)
+	if len(children) < 5 {
+		t.Fatalf("only %d child processes: %v", len(children), children)
+	}
+
+	start := time.Now()
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGINT\n%s", out.String())
+	}
+	for _, pid := range children {
+		if syscall.Kill(pid, 0) == nil {
+			t.Errorf("process %d outlived the run", pid)
+		}
+	}
+	if _, err := os.Stat(endpoints); !os.IsNotExist(err) {
+		t.Errorf("endpoints.json left behind")
+	}
+	if !strings.Contains(out.String(), "Walk-through") || !strings.Contains(out.String(), "stopped") {
+		t.Errorf("output lacks the walk-through or the stop message:\n%s", out.String())
+	}
+	t.Logf("stopped %d processes in %s", len(children), time.Since(start).Round(time.Millisecond))
+}
+
+// descendants lists the pids whose parent chain leads to pid, from /proc.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		pp, _ := strconv.Atoi(fields[1])
+		parent[p] = pp
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
