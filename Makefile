@@ -81,8 +81,9 @@ fuzz: ## Fuzz the token and ARN parsing for FUZZTIME each (default 30s)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
 
-bench: ## Authorizer benchmarks: fresh and repeated tokens against a bare RSA verification
+bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start and peak memory
 	go test ./lambdas/internal/jwtauth/ -run '^$$' -bench . -benchmem -count 3
+	go test ./lambdas/authorizer/ -run '^$$' -bench ColdStart -benchtime 50x -count 3
 
 invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AUDIENCE from the environment
 	go run ./lambdas/authorizer -event $(EVENT)
