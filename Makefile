@@ -1,5 +1,6 @@
 # Secure API Gateway with JWTs - Go CDK app. `make help` lists the targets.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 # jsii (the CDK's Go bridge) warns loudly on Node 20; the app works on it.
