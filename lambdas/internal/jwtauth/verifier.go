@@ -6,6 +6,7 @@ package jwtauth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{
 			Timeout:   cfg.HTTPTimeout,
-			Transport: limitedTransport{http.DefaultTransport},
+			Transport: limitedTransport{rt: &lazyRoots{}},
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) >= 3 {
 					return errors.New("too many redirects")
@@ -205,6 +206,24 @@ func (v *Verifier) keyfunc() keyfunc.Keyfunc {
 		panic(fmt.Sprintf("jwtauth: JWKS client: %v", err))
 	}
 	return v.kf
+}
+
+// lazyRoots is the default transport with the CA pool loaded on first use
+// (by rootCAs), so a cold start that never reaches an https JWKS pays nothing.
+type lazyRoots struct {
+	once sync.Once
+	rt   http.RoundTripper
+}
+
+func (l *lazyRoots) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.once.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		if pool := rootCAs(); pool != nil {
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		l.rt = t
+	})
+	return l.rt.RoundTrip(r)
 }
 
 // limitedTransport caps JWKS response bodies at 1 MiB.

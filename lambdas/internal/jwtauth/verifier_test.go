@@ -10,6 +10,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -424,5 +427,33 @@ func TestConfigDefaults(t *testing.T) {
 	d := cfg.withDefaults()
 	if d.Leeway != 0 || d.CacheSize != -1 || d.HTTPTimeout != 3*time.Second || d.Algorithms[0] != "RS256" || d.RefreshMinInterval != time.Minute {
 		t.Fatalf("defaults = %+v", d)
+	}
+}
+
+// TestHTTPSJWKSWithBundleFile fetches the JWKS over TLS with the CA pool
+// loaded from SSL_CERT_FILE (one bundle file, no directory scan).
+func TestHTTPSJWKSWithBundleFile(t *testing.T) {
+	k := testKey{kid: "k1", priv: rsaKey(t, 0)}
+	plain := newJWKS(t, k)
+	srv := httptest.NewTLSServer(plain.Config.Handler)
+	defer srv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	t.Setenv("SSL_CERT_FILE", bundle)
+	v, err := New(Config{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); err != nil {
+		t.Fatalf("verify over https: %v", err)
+	}
+	// Without the bundle the server's certificate is not trusted: a fault, not a pass.
+	t.Setenv("SSL_CERT_FILE", "/nonexistent")
+	saved := caBundles
+	caBundles = nil
+	defer func() { caBundles = saved }()
+	v, _ = New(Config{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}, Now: func() time.Time { return testNow }})
+	if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); !errors.Is(err, ErrKeySource) {
+		t.Fatalf("untrusted JWKS certificate: %v, want ErrKeySource", err)
 	}
 }
