@@ -2,7 +2,10 @@ package jwtauth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -455,5 +458,31 @@ func TestHTTPSJWKSWithBundleFile(t *testing.T) {
 	v, _ = New(Config{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}, Now: func() time.Time { return testNow }})
 	if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); !errors.Is(err, ErrKeySource) {
 		t.Fatalf("untrusted JWKS certificate: %v, want ErrKeySource", err)
+	}
+}
+
+// TestKeyOfWrongTypeIsNotUsed: a JWKS may hold EC keys; an RS256 token whose
+// kid names one is refused, not verified with the wrong algorithm.
+func TestKeyOfWrongTypeIsNotUsed(t *testing.T) {
+	k := testKey{kid: "k1", priv: rsaKey(t, 0)}
+	rsaJWK, _ := json.Marshal(jwkOf(k))
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecJWK, _ := json.Marshal(map[string]string{
+		"kty": "EC", "crv": "P-256", "kid": "ec", "use": "sig",
+		"x": base64.RawURLEncoding.EncodeToString(ecKey.X.FillBytes(make([]byte, 32))),
+		"y": base64.RawURLEncoding.EncodeToString(ecKey.Y.FillBytes(make([]byte, 32))),
+	})
+	jwks := newJWKS(t)
+	jwks.set(func(s *jwksServer) { s.raw = `{"keys":[` + string(rsaJWK) + `,` + string(ecJWK) + `]}` })
+	v := newVerifier(t, jwks, nil)
+	if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); err != nil {
+		t.Fatalf("RSA key beside an EC key: %v", err)
+	}
+	tok := sign(t, testKey{kid: "ec", priv: rsaKey(t, 1)}, idClaims(), nil)
+	if _, err := v.Verify(context.Background(), tok); err == nil || errors.Is(err, ErrKeySource) {
+		t.Fatalf("RS256 token under an EC key: %v, want a token error", err)
 	}
 }

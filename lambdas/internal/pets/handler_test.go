@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
 )
 
 func loadEvent(t *testing.T, file string) events.APIGatewayProxyRequest {
@@ -259,5 +261,17 @@ func TestRouting(t *testing.T) {
 	ev.RequestContext.Authorizer = nil
 	if r, _ := h.Handle(context.Background(), ev); r.StatusCode != 401 {
 		t.Errorf("POST without a principal: %d", r.StatusCode)
+	}
+}
+
+func TestThrottlingErrorsBecome503(t *testing.T) {
+	for _, code := range []string{"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"} {
+		err := wrap("op", &smithy.GenericAPIError{Code: code, Message: "slow down"})
+		if !errors.Is(err, ErrThrottled) {
+			t.Errorf("%s not mapped to ErrThrottled: %v", code, err)
+		}
+	}
+	if err := wrap("op", &smithy.GenericAPIError{Code: "ValidationException"}); errors.Is(err, ErrThrottled) {
+		t.Errorf("ValidationException mapped to ErrThrottled")
 	}
 }
