@@ -34,6 +34,8 @@ func main() {
 	o.ModuleRoot = root
 	o.Progress = os.Stdout
 
+	// If whoever started us (make) dies without a signal reaching us, stop too.
+	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := stack.Start(ctx, o)

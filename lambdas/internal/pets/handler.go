@@ -26,6 +26,9 @@ type Handler struct {
 // Handle routes one REST API proxy event. Business errors are 4xx responses
 // with a nil error; 5xx bodies stay generic and the detail goes to the log.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	if req.Resource == "" {
+		req = withResource(req)
+	}
 	switch {
 	case req.Resource == "/pets" && req.HTTPMethod == "GET":
 		return h.list(ctx, req), nil
@@ -37,6 +40,22 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 		return message(405, "method not allowed"), nil
 	}
 	return message(404, "not found"), nil
+}
+
+// withResource fills resource and pathParameters from path, for callers that
+// send a bare proxy event (API Gateway itself always sets them).
+func withResource(req events.APIGatewayProxyRequest) events.APIGatewayProxyRequest {
+	parts := strings.Split(strings.Trim(req.Path, "/"), "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "pets":
+		req.Resource = "/pets"
+	case len(parts) == 2 && parts[0] == "pets":
+		req.Resource = "/pets/{petId}"
+		if req.PathParameters["petId"] == "" {
+			req.PathParameters = map[string]string{"petId": parts[1]}
+		}
+	}
+	return req
 }
 
 type caller struct {

@@ -275,3 +275,13 @@ func TestThrottlingErrorsBecome503(t *testing.T) {
 		t.Errorf("ValidationException mapped to ErrThrottled")
 	}
 }
+
+func TestBareProxyEventWithoutResource(t *testing.T) {
+	h, _ := newHandler(newMemStore())
+	for path, want := range map[string]string{"/pets/2": `"type":"cat"`, "/pets": `[{"id":1`, "/owners": "not found"} {
+		resp, _ := h.Handle(context.Background(), events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: path})
+		if !strings.Contains(resp.Body, want) {
+			t.Errorf("GET %s: %d %s", path, resp.StatusCode, resp.Body)
+		}
+	}
+}

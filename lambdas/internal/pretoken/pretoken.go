@@ -26,7 +26,8 @@ func Handle(_ context.Context, raw json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("pretoken: event is not a Cognito trigger event: %w", err)
 	}
 	switch head.Version {
-	case "1":
+	case "1", "0", "":
+		// Cognito's first format; emulators (cognito-local) send "0".
 		var ev events.CognitoEventUserPoolsPreTokenGen
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("pretoken: version 1 event: %w", err)

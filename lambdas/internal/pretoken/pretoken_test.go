@@ -72,6 +72,7 @@ func extract(t *testing.T, resp map[string]any) (string, []string) {
 func TestHandleRejects(t *testing.T) {
 	for name, in := range map[string]string{
 		"unknown version": `{"version":"9","request":{}}`,
+		"version 4":       `{"version":"4","request":{}}`,
 		"not json":        `nope`,
 		"bad groups":      `{"version":"1","request":{"groupConfiguration":{"groupsToOverride":"admin"}}}`,
 	} {
@@ -80,5 +81,12 @@ func TestHandleRejects(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+func TestVersionZeroIsTheFirstFormat(t *testing.T) {
+	out, err := Handle(context.Background(), json.RawMessage(`{"version":"0","callerContext":{"clientId":"c"},"request":{"groupConfiguration":{"groupsToOverride":["regular"]}}}`))
+	if err != nil || !strings.Contains(string(out), `"claimsOverrideDetails":{"claimsToAddOrOverride":{"scope":"regular-c"}}`) {
+		t.Fatalf("%s %v", out, err)
 	}
 }
