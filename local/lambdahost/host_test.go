@@ -79,7 +79,7 @@ func TestInvokeAPI(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" || body["response"] == nil {
 		t.Fatalf("status %d, body %v", resp.StatusCode, body)
 	}
-	resp, _ = http.Post(srv.URL+"/2015-03-31/functions/pretoken/invocations", "application/json", strings.NewReader(`{}`))
+	resp, _ = http.Post(srv.URL+"/2015-03-31/functions/pretoken/invocations", "application/json", strings.NewReader(`{"version":"9"}`))
 	if resp.Header.Get("X-Amz-Function-Error") != "Unhandled" {
 		t.Fatalf("function error not flagged: %v", resp.Header)
 	}
