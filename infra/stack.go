@@ -36,17 +36,17 @@ type Stack struct {
 
 // Output keys of the stack; `make smoke` and the README read them.
 const (
-	OutHTTPAPIURL      = "HttpApiUrl"
-	OutRESTAPIURL      = "RestApiUrl"
-	OutUserPoolID      = "UserPoolId"
-	OutClientID        = "UserPoolClientId"
-	OutIssuer          = "Issuer"
-	OutJWKSURI         = "JwksUri"
-	OutHostedUILogin   = "HostedUiLoginUrl"
-	OutTokenEndpoint   = "TokenEndpoint"
-	OutRegion          = "Region"
-	OutTableName       = "PetTableName"
-	OutAuthorizerIssue = "AuthorizerIssuer"
+	OutHTTPAPIURL       = "HttpApiUrl"
+	OutRESTAPIURL       = "RestApiUrl"
+	OutUserPoolID       = "UserPoolId"
+	OutClientID         = "UserPoolClientId"
+	OutIssuer           = "Issuer"
+	OutJWKSURI          = "JwksUri"
+	OutHostedUILogin    = "HostedUiLoginUrl"
+	OutTokenEndpoint    = "TokenEndpoint"
+	OutRegion           = "Region"
+	OutTableName        = "PetTableName"
+	OutAuthorizerIssuer = "AuthorizerIssuer"
 )
 
 // NewStack composes identity, the HTTP API and the REST PetStore as one stack.
@@ -184,7 +184,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	out(OutClientID, "App client id (public, no secret)", s.Identity.Client.UserPoolClientId())
 	out(OutIssuer, "Token issuer (iss)", jsii.String(issuer))
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
-	out(OutAuthorizerIssue, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
+	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
 	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.Identity.Domain.SignInUrl(s.Identity.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
 	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.Identity.Domain.BaseUrl(nil)+"/oauth2/token"))
 	out(OutRegion, "Region", awscdk.Aws_REGION())

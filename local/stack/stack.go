@@ -5,7 +5,10 @@
 package stack
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
