@@ -196,13 +196,18 @@ func (l *Local) GroupsOf(ctx context.Context, username string) ([]string, error)
 // configures, translating a version 2 answer back to the version 1 shape
 // cognito-local applies (ID token claims only). The trigger's own code runs unchanged.
 func (l *Local) PreTokenBridge(version string) func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
+	return Bridge(version, l.GroupsOf)
+}
+
+// Bridge is PreTokenBridge with the group lookup passed in.
+func Bridge(version string, groupsOf func(ctx context.Context, username string) ([]string, error)) func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
 	return func(ctx context.Context, event []byte, invoke func(context.Context, []byte) ([]byte, error)) ([]byte, error) {
 		var ev map[string]any
 		if err := json.Unmarshal(event, &ev); err != nil {
 			return nil, err
 		}
 		user, _ := ev["userName"].(string)
-		groups, err := l.GroupsOf(ctx, user)
+		groups, err := groupsOf(ctx, user)
 		if err != nil {
 			return nil, fmt.Errorf("pre-token bridge: groups of %s: %w", user, err)
 		}
