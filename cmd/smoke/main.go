@@ -86,7 +86,7 @@ func run(ctx context.Context, stackName string) error {
 	fmt.Println("[3/4] running the scenario")
 	_, ok := e2e.Run(ctx, e2e.Target{
 		HTTPAPIURL: out["HttpApiUrl"], RESTAPIURL: out["RestApiUrl"], Region: out["Region"], ClientID: out["UserPoolClientId"],
-		Admin: users[0].creds, Regular: users[1].creds,
+		Admin: users[0].creds, Regular: users[1].creds, AccessTokens: true,
 	}, os.Stdout)
 	if !ok {
 		return fmt.Errorf("the scenario failed")

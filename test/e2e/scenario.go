@@ -33,6 +33,10 @@ type Target struct {
 	// Invocations counts a Lambda's invocations ("authorizer", "petstore");
 	// nil skips the "without calling the Lambda" checks.
 	Invocations func(function string) int
+	// AccessTokens also runs the matrix with access tokens (scopes added by
+	// the V2 trigger). cognito-local cannot add scopes to access tokens, so
+	// only a deployed stack sets it.
+	AccessTokens bool
 }
 
 // Credentials of a user.
@@ -89,7 +93,9 @@ func (r *runner) skip(step, why string) {
 	r.results = append(r.results, Result{Step: step, Expect: "-", Got: why, Skipped: true})
 }
 
-func (r *runner) login(ctx context.Context, c Credentials) (string, error) {
+type tokens struct{ id, access string }
+
+func (r *runner) login(ctx context.Context, c Credentials) (tokens, error) {
 	opts := cip.Options{Region: r.t.Region}
 	if r.t.CognitoEndpoint != "" {
 		opts.BaseEndpoint = aws.String(r.t.CognitoEndpoint)
@@ -101,12 +107,12 @@ func (r *runner) login(ctx context.Context, c Credentials) (string, error) {
 		AuthParameters: map[string]string{"USERNAME": c.Username, "PASSWORD": c.Password},
 	})
 	if err != nil {
-		return "", err
+		return tokens{}, err
 	}
 	if out.AuthenticationResult == nil || out.AuthenticationResult.IdToken == nil {
-		return "", fmt.Errorf("no tokens (challenge %s)", out.ChallengeName)
+		return tokens{}, fmt.Errorf("no tokens (challenge %s)", out.ChallengeName)
 	}
-	return *out.AuthenticationResult.IdToken, nil
+	return tokens{id: *out.AuthenticationResult.IdToken, access: aws.ToString(out.AuthenticationResult.AccessToken)}, nil
 }
 
 // call sends a request and checks the status and, when set, a body fragment.
@@ -146,14 +152,15 @@ func (r *runner) counter(fn string) func() bool {
 func (r *runner) run(ctx context.Context) {
 	h, rest := r.t.HTTPAPIURL, r.t.RESTAPIURL
 	start := time.Now()
-	admin, err := r.login(ctx, r.t.Admin)
+	adminT, err := r.login(ctx, r.t.Admin)
 	r.record("log in as "+r.t.Admin.Username+" (USER_PASSWORD_AUTH)", "token", errOr(err, "token"), start, err == nil)
 	start = time.Now()
-	regular, err2 := r.login(ctx, r.t.Regular)
+	regularT, err2 := r.login(ctx, r.t.Regular)
 	r.record("log in as "+r.t.Regular.Username+" (USER_PASSWORD_AUTH)", "token", errOr(err2, "token"), start, err2 == nil)
 	if err != nil || err2 != nil {
 		return
 	}
+	admin, regular := adminT.id, regularT.id
 	bearerA, bearerR := "Bearer "+admin, "Bearer "+regular
 
 	// HTTP API: the AWS blog's matrix.
@@ -195,6 +202,20 @@ func (r *runner) run(ctx context.Context) {
 	if unchanged != nil {
 		start = time.Now()
 		r.record("  ...rejected by API Gateway, Lambda not run", "0 calls", yes(unchanged()), start, unchanged())
+	}
+
+	// Access tokens carry client_id instead of aud: both authorizers accept them.
+	accA, accR := "Bearer "+adminT.access, "Bearer "+regularT.access
+	r.call(ctx, "HTTP GET /claims with an access token (client_id)", "GET", h+"/claims", accR, "", 200, `"client_id"`)
+	r.call(ctx, "REST GET /pets/1 with an access token (client_id)", "GET", rest+"/pets/1", accR, "", 200, `"type":"dog"`)
+	if r.t.AccessTokens {
+		r.call(ctx, "HTTP GET /RegularUser with regularuser's access token", "GET", h+"/RegularUser", accR, "", 200, "Hello from Regular User")
+		r.call(ctx, "HTTP GET /AdminUser with regularuser's access token", "GET", h+"/AdminUser", accR, "", 403, "Forbidden")
+		r.call(ctx, "HTTP GET /AdminUser with adminuser's access token", "GET", h+"/AdminUser", accA, "", 200, "Hello from Admin User")
+		r.call(ctx, "REST GET /pets with regularuser's access token", "GET", rest+"/pets", accR, "", 200, `"type":"dog"`)
+		r.call(ctx, "REST POST /pets with regularuser's access token", "POST", rest+"/pets", accR, `{"type":"cat","price":1}`, 403, "explicit deny")
+	} else {
+		r.skip("scoped access-token matrix", "local Cognito cannot scope them")
 	}
 
 	if r.t.ExpiredToken == nil {
