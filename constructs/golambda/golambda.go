@@ -22,9 +22,6 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 )
 
-// MetadataGoPackage is the template metadata key naming a function's Go main package.
-const MetadataGoPackage = "GoPackage"
-
 // Props configure one Go Lambda.
 type Props struct {
 	// Name is the folder under lambdas/ holding the function's main package. Required.
@@ -125,7 +122,7 @@ func New(scope constructs.Construct, id string, props *Props) *GoLambda {
 	}
 	fn := awslambda.NewFunction(c, jsii.String("Function"), fnProps)
 	// The local run builds this package for the host from the template alone.
-	fn.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String(MetadataGoPackage), jsii.String(pkg))
+	fn.Node().DefaultChild().(awscdk.CfnResource).AddMetadata(jsii.String(gobuild.MetadataGoPackage), jsii.String(pkg))
 	return &GoLambda{Construct: c, Function: fn, LogGroup: logGroup, Role: role}
 }
 

@@ -16,6 +16,10 @@ import (
 	"strings"
 )
 
+// MetadataGoPackage is the template metadata key naming a function's Go main
+// package: the stack writes it, the local run builds from it.
+const MetadataGoPackage = "GoPackage"
+
 // ErrBuild is returned when `go build` fails; the wrapped message holds its output.
 var ErrBuild = errors.New("go build failed")
 

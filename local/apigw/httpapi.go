@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,7 +153,7 @@ func (h *HTTPAPI) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		scopes := tokenScopes(claims)
-		if len(route.scopes) > 0 && !anyIn(scopes, route.scopes) {
+		if len(route.scopes) > 0 && !slices.ContainsFunc(route.scopes, func(s string) bool { return slices.Contains(scopes, s) }) {
 			writeJSON(w, http.StatusForbidden, map[string]any{"message": "Forbidden"})
 			return
 		}
@@ -289,15 +290,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
-}
-
-func anyIn(have, need []string) bool {
-	for _, n := range need {
-		if contains(have, n) {
-			return true
-		}
-	}
-	return false
 }
 
 // refID returns the logical id of {"Ref": id}.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,13 +67,13 @@ func (a *jwtAuthorizer) verify(ctx context.Context, raw string, now time.Time) (
 	aud, _ := claims.GetAudience()
 	if len(aud) > 0 {
 		for _, x := range aud {
-			if contains(a.audiences, x) {
+			if slices.Contains(a.audiences, x) {
 				return claims, nil
 			}
 		}
 		return nil, fmt.Errorf("%w: aud %v", errJWT, aud)
 	}
-	if cid, _ := claims["client_id"].(string); cid != "" && contains(a.audiences, cid) {
+	if cid, _ := claims["client_id"].(string); cid != "" && slices.Contains(a.audiences, cid) {
 		return claims, nil
 	}
 	return nil, fmt.Errorf("%w: no accepted aud or client_id", errJWT)
@@ -128,13 +129,4 @@ func claimString(v any) string {
 		b, _ := json.Marshal(x)
 		return string(b)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

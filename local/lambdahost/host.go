@@ -218,7 +218,7 @@ func (f *function) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	select {
 	case r := <-inv.done:
 		if r.failed {
-			return r.payload, fmt.Errorf("%w: %s: %s", ErrFunction, f.cfg.Name, errorMessage(r.payload))
+			return r.payload, fmt.Errorf("%w: %s: %s", ErrFunction, f.cfg.Name, ErrorMessage(r.payload))
 		}
 		return r.payload, nil
 	case <-ctx.Done():
@@ -230,8 +230,8 @@ func (f *function) invoke(ctx context.Context, event []byte) ([]byte, error) {
 	}
 }
 
-// ErrorMessage extracts errorMessage from a Lambda error payload.
-func errorMessage(payload []byte) string {
+// ErrorMessage is the errorMessage of a Lambda error payload (the payload itself if it has none).
+func ErrorMessage(payload []byte) string {
 	var e struct {
 		ErrorMessage string `json:"errorMessage"`
 	}
@@ -240,9 +240,6 @@ func errorMessage(payload []byte) string {
 	}
 	return string(payload)
 }
-
-// ErrorMessage is the errorMessage of a function error payload.
-func ErrorMessage(payload []byte) string { return errorMessage(payload) }
 
 func newID() string {
 	b := make([]byte, 16)

@@ -318,7 +318,7 @@ func (s *Stack) serve(port int, h http.Handler) (string, error) {
 }
 
 func pkgOf(t *template.Template, id string) string {
-	return t.Metadata(id, "GoPackage")
+	return t.Metadata(id, gobuild.MetadataGoPackage)
 }
 
 // functionEnv is the template's environment resolved to local values, plus

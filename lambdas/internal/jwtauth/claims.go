@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,7 +28,7 @@ func (c *Claims) Scopes() []string {
 	}
 	out := append([]string(nil), c.Scope...)
 	for _, s := range c.Scp {
-		if !contains(out, s) {
+		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -40,15 +41,6 @@ func (c *Claims) User() string {
 		return c.CognitoUsername
 	}
 	return c.Username
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scopeList accepts a space-separated string (RFC 8693 `scope`) or an array

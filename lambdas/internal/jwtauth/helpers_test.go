@@ -3,9 +3,7 @@ package jwtauth
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 )
 
 const (
@@ -49,18 +49,14 @@ func rsaKey(t testing.TB, i int) *rsa.PrivateKey {
 	return keyPool[i]
 }
 
+// jwkOf is the key's public JWK, with alg and use only when the test sets them.
 func jwkOf(k testKey) map[string]string {
-	m := map[string]string{
-		"kty": "RSA",
-		"kid": k.kid,
-		"n":   base64.RawURLEncoding.EncodeToString(k.priv.N.Bytes()),
-		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.priv.E)).Bytes()),
-	}
-	if k.alg != "" {
-		m["alg"] = k.alg
-	}
-	if k.use != "" {
-		m["use"] = k.use
+	m := testjwt.JWK(k.kid, &k.priv.PublicKey)
+	m["alg"], m["use"] = k.alg, k.use
+	for _, opt := range []string{"alg", "use"} {
+		if m[opt] == "" {
+			delete(m, opt)
+		}
 	}
 	return m
 }

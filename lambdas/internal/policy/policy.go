@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -146,12 +147,5 @@ func Denied(arn MethodARN, scopes []string, rules []Rule) []string {
 // holdsAny reports whether the token holds one of the needed scopes. Rules
 // for the same method and resource are independent: each must be met.
 func holdsAny(have, need []string) bool {
-	for _, n := range need {
-		for _, h := range have {
-			if h == n {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(need, func(n string) bool { return slices.Contains(have, n) })
 }
