@@ -72,8 +72,9 @@ smoke: ## Run the walk-through against the deployed stack (creates and deletes t
 snapshot: deps ## Rewrite the golden template after a reviewed infrastructure change
 	go test ./test/ -run TestSnapshot -update -count=1
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go mod tidy, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@go mod tidy -diff >/dev/null || { echo "go.mod is not tidy: run go mod tidy"; go mod tidy -diff; exit 1; }
 	go vet ./...
 	go tool staticcheck ./...
 

@@ -62,13 +62,13 @@ func (s *Stack) Suppressions(cfg *Config) []Suppression {
 	}
 	if cfg.ThreatProtection != "enforced" {
 		out = append(out, Suppression{
-			Rule: "AwsSolutions-COG3", Target: s.Identity.Pool, Where: "user pool",
+			Rule: "AwsSolutions-COG3", Target: s.UserPool.Pool, Where: "user pool",
 			Reason: "Threat protection needs the Plus plan (featurePlan=plus, audit mode by default; threatProtection=enforced to block).",
 		})
 	}
 	if cfg.MFA != "required" {
 		out = append(out, Suppression{
-			Rule: "AwsSolutions-COG2", Target: s.Identity.Pool, Where: "user pool",
+			Rule: "AwsSolutions-COG2", Target: s.UserPool.Pool, Where: "user pool",
 			Reason: "MFA (TOTP) is optional so the walk-through works with passwords; set mfa=required to enforce it.",
 		})
 	}

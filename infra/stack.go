@@ -18,14 +18,14 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
-	"github.com/secure-api-go/apigw-jwt/petdata"
-	"github.com/secure-api-go/apigw-jwt/scope"
+	"github.com/secure-api-go/apigw-jwt/internal/petdata"
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Stack exposes the parts, for tests and for extension.
 type Stack struct {
 	awscdk.Stack
-	Identity   *userpool.UserPool
+	UserPool   *userpool.UserPool
 	HTTP       *httpapi.HttpAPI
 	REST       *restapi.RestAPI
 	Table      *pettable.PetTable
@@ -60,14 +60,14 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		return f
 	}
 
-	// Identity.
+	// Users: the Cognito user pool.
 	pretoken := fn("PreTokenFn", "pretoken", "Cognito pre token generation: groups to scopes <group>-<clientId>", nil, 0)
 	domainPrefix := jsii.String(cfg.DomainPrefix)
 	if cfg.DomainPrefix == "" {
 		// Unique per account, valid for Cognito: <stack name, lower case>-<account id>.
 		domainPrefix = awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(strings.ToLower(cfg.StackName)), awscdk.Aws_ACCOUNT_ID()})
 	}
-	s.Identity = userpool.New(stack, "Identity", &userpool.Props{
+	s.UserPool = userpool.New(stack, "UserPool", &userpool.Props{
 		SelfSignUp:         cfg.SelfSignUp,
 		MFA:                cfg.MFA,
 		FeaturePlan:        cfg.FeaturePlan,
@@ -75,21 +75,21 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		CallbackURLs:       cfg.CallbackURLs,
 		LogoutURLs:         cfg.LogoutURLs,
 		DomainPrefix:       *domainPrefix,
-		Groups:             []userpool.Group{{Name: "admin", Precedence: 0, Description: "Administrators: scope admin-<clientId>"}, {Name: "regular", Precedence: 1, Description: "Regular users: scope regular-<clientId>"}},
+		Groups:             []userpool.Group{{Name: scope.AdminGroup, Precedence: 0, Description: "Administrators: scope admin-<clientId>"}, {Name: scope.RegularGroup, Precedence: 1, Description: "Regular users: scope regular-<clientId>"}},
 		AccessTokenMinutes: cfg.AccessTokenMinutes,
 		IDTokenMinutes:     cfg.IDTokenMinutes,
 		RefreshTokenDays:   cfg.RefreshTokenDays,
 		PreTokenGeneration: pretoken.Function,
 		DeletionProtection: cfg.DeletionProtection,
 	})
-	clientID := *s.Identity.Client.UserPoolClientId()
-	issuer := *s.Identity.Pool.UserPoolProviderUrl()
+	clientID := *s.UserPool.Client.UserPoolClientId()
+	issuer := *s.UserPool.Pool.UserPoolProviderUrl()
 	scopeClient := clientID
 	if cfg.ScopeClientID != "" {
 		scopeClient = cfg.ScopeClientID
 	}
-	s.AdminScope = scope.For("admin", scopeClient)
-	regularScope := scope.For("regular", scopeClient)
+	s.AdminScope = scope.For(scope.AdminGroup, scopeClient)
+	regularScope := scope.For(scope.RegularGroup, scopeClient)
 
 	// HTTP API behind the JWT authorizer.
 	httpIssuer, httpAudience := issuer, []string{clientID}
@@ -180,13 +180,13 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	}
 	out(OutHTTPAPIURL, "HTTP API base URL: GET /AdminUser, /RegularUser, /claims", s.HTTP.Api.ApiEndpoint())
 	out(OutRESTAPIURL, "REST PetStore URL (with stage): GET /, GET|POST /pets, GET /pets/{petId}", s.REST.URL)
-	out(OutUserPoolID, "Cognito user pool id", s.Identity.Pool.UserPoolId())
-	out(OutClientID, "App client id (public, no secret)", s.Identity.Client.UserPoolClientId())
+	out(OutUserPoolID, "Cognito user pool id", s.UserPool.Pool.UserPoolId())
+	out(OutClientID, "App client id (public, no secret)", s.UserPool.Client.UserPoolClientId())
 	out(OutIssuer, "Token issuer (iss)", jsii.String(issuer))
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
 	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
-	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.Identity.Domain.SignInUrl(s.Identity.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
-	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.Identity.Domain.BaseUrl(nil)+"/oauth2/token"))
+	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.UserPool.Domain.SignInUrl(s.UserPool.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
+	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.UserPool.Domain.BaseUrl(nil)+"/oauth2/token"))
 	out(OutRegion, "Region", awscdk.Aws_REGION())
 	out(OutTableName, "PetStore DynamoDB table", s.Table.Table.TableName())
 	s.ApplySuppressions(cfg)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,8 +35,8 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0")
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,8 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	var e struct {
 		HTTPAPIURL string `json:"httpApiUrl"`
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	// A first run builds six Lambdas with a cold Go cache: minutes on 2 cores.
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		raw, err := os.ReadFile(endpoints)
 		if err == nil && json.Unmarshal(raw, &e) == nil && e.HTTPAPIURL != "" {
@@ -58,7 +60,7 @@ func TestCtrlCStopsEverything(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no endpoints.json after 90 s\n%s", out.String())
+			t.Fatalf("no endpoints.json after 5 min\n%s", out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -115,4 +117,23 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// lockedBuffer collects the child's output; the test reads it while the
+// exec package's copy goroutines write it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/secure-api-go/apigw-jwt/petdata"
+	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 )
 
 // Props configure the table.

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/secure-api-go/apigw-jwt/petdata"
+	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 )
 
 // DynamoAPI is the part of the DynamoDB client the store uses.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 	"github.com/secure-api-go/apigw-jwt/internal/procs"
-	"github.com/secure-api-go/apigw-jwt/petdata"
+	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 )
 
 var (

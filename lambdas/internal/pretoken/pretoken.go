@@ -16,7 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/secure-api-go/apigw-jwt/scope"
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Handle answers one trigger event, of any supported version.

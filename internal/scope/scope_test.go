@@ -31,3 +31,16 @@ func TestFromGroups(t *testing.T) {
 		})
 	}
 }
+
+func TestResource(t *testing.T) {
+	tests := []struct{ server, name, want string }{
+		{DefaultResourceServer, PetsRead, "petstore/pets.read"},
+		{DefaultResourceServer, PetsWrite, "petstore/pets.write"},
+		{"https://api.example.com", PetsRead, "https://api.example.com/pets.read"},
+	}
+	for _, tt := range tests {
+		if got := Resource(tt.server, tt.name); got != tt.want {
+			t.Errorf("Resource(%q, %q) = %q, want %q", tt.server, tt.name, got, tt.want)
+		}
+	}
+}
