@@ -3,8 +3,10 @@
 // client C, gets scope "G-C") and the resource server's scopes that machine
 // clients are granted ("<resourceServerId>/pets.read"). The infrastructure
 // (route scopes, authorizer rules, app clients), the pre-token trigger and the
-// PetStore all call it, so they cannot drift apart. No dependencies on purpose.
+// PetStore all call it, so they cannot drift apart. Standard library only, on purpose.
 package scope
+
+import "strings"
 
 // Groups of the user pool.
 const (
@@ -62,4 +64,11 @@ func ValidToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// Split is the one way a space-separated scope string (RFC 6749 section 3.3,
+// the "scope" claim, the authorizer context handed to backends) becomes a
+// list: the authorizer's policy, its context and the PetStore all use it.
+func Split(s string) []string {
+	return strings.Fields(s)
 }

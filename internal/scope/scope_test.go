@@ -44,3 +44,23 @@ func TestResource(t *testing.T) {
 		}
 	}
 }
+
+func TestSplit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", []string{}},
+		{"a b", []string{"a", "b"}},
+		{"  a\tb\n c ", []string{"a", "b", "c"}},
+	}
+	for _, tt := range tests {
+		got := Split(tt.in)
+		if len(got) == 0 && len(tt.want) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Split(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Handler serves the REST PetStore's /pets resources (proxy integration).
@@ -69,7 +71,7 @@ func (h *Handler) caller(req events.APIGatewayProxyRequest) caller {
 	c.principal, _ = a["principalId"].(string)
 	scopes, _ := a["scope"].(string)
 	if h.AdminScope != "" {
-		for _, s := range strings.Fields(scopes) {
+		for _, s := range scope.Split(scopes) {
 			if s == h.AdminScope {
 				c.admin = true
 			}
