@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
-	"github.com/secure-api-go/apigw-jwt/internal/procs"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
+	"github.com/secure-api-go/apigw-jwt/internal/procs"
 )
 
 var (
