@@ -78,10 +78,11 @@ lint: ## gofmt, go mod tidy, go vet and staticcheck
 	go vet ./...
 	go tool staticcheck ./...
 
-fuzz: ## Fuzz the token and ARN parsing for FUZZTIME each (default 30s)
+fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME each (default 30s)
 	go test ./lambdas/internal/tokenauth/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
+	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)
 
 bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start and peak memory
 	go test ./lambdas/internal/jwtauth/ -run '^$$' -bench . -benchmem -count 3

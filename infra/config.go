@@ -78,7 +78,7 @@ var defaults = map[string]any{
 	"restStageName":                 "prod",
 	"restThrottleRate":              100.0,
 	"restThrottleBurst":             50.0,
-	"restAuthorizerTtl":             3600.0,
+	"restAuthorizerTtl":             300.0,
 	"authIssuer":                    "",
 	"authJwksUri":                   "",
 	"authAudience":                  []any{},

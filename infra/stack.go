@@ -139,7 +139,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		"ISSUER":      jsii.String(authIssuer),
 		"JWKS_URI":    jsii.String(jwksURI),
 		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
-		"SCOPE_RULES": jsii.String(ScopeRules(s.AdminScope)),
+		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, authAudience, scope.DefaultResourceServer)),
 	}
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
@@ -193,10 +193,25 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	return s
 }
 
-// ScopeRules is the authorizer's SCOPE_RULES: any valid token may GET;
-// creating a pet needs the admin scope.
-func ScopeRules(adminScope string) string {
-	b, _ := json.Marshal([]map[string]any{{"method": "POST", "resource": "/pets", "scopes": []string{adminScope}}})
+// AuthorizerRules is the REST authorizer's SCOPE_RULES, its allow-list:
+// reading pets is for the user-facing audiences (the app client, or an
+// external authIssuer's authAudience values) and for machine tokens with the
+// resource server's pets.read or pets.write; creating one needs the admin
+// group's scope or pets.write. Nothing else is granted. The JSON is the
+// lambdas/internal/policy Rule format (the infra cannot import it).
+func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) string {
+	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
+	type rule struct {
+		Method   string   `json:"method"`
+		Resource string   `json:"resource"`
+		Scopes   []string `json:"scopes,omitempty"`
+		Clients  []string `json:"clients,omitempty"`
+	}
+	b, _ := json.Marshal([]rule{
+		{Method: "GET", Resource: "/pets", Clients: userAudiences, Scopes: read},
+		{Method: "GET", Resource: "/pets/{petId}", Clients: userAudiences, Scopes: read},
+		{Method: "POST", Resource: "/pets", Scopes: []string{adminScope, scope.Resource(resourceServer, scope.PetsWrite)}},
+	})
 	return string(b)
 }
 

@@ -149,7 +149,7 @@ func TestTokenAuthorizer(t *testing.T) {
 	fnID := findFunction(t, r, "authorizer")
 	_, auth := r.only(t, "AWS::ApiGateway::Authorizer")
 	p := props(auth)
-	if p["Type"] != "TOKEN" || p["IdentitySource"] != "method.request.header.Authorization" || p["AuthorizerResultTtlInSeconds"] != 3600.0 {
+	if p["Type"] != "TOKEN" || p["IdentitySource"] != "method.request.header.Authorization" || p["AuthorizerResultTtlInSeconds"] != 300.0 {
 		t.Fatalf("authorizer %s", asJSON(p))
 	}
 	if !strings.Contains(asJSON(p["AuthorizerUri"]), fnID) {
@@ -409,6 +409,9 @@ func TestContextOverrides(t *testing.T) {
 		{"authorizer cache off", map[string]any{"restAuthorizerTtl": "0"}, func(t *testing.T, r *synthResult) {
 			r.template.HasResourceProperties(jsii.String("AWS::ApiGateway::Authorizer"), map[string]any{"AuthorizerResultTtlInSeconds": 0})
 		}},
+		{"authorizer cache at API Gateway's maximum", map[string]any{"restAuthorizerTtl": 3600}, func(t *testing.T, r *synthResult) {
+			r.template.HasResourceProperties(jsii.String("AWS::ApiGateway::Authorizer"), map[string]any{"AuthorizerResultTtlInSeconds": 3600})
+		}},
 		{"lite plan uses trigger V1_0", map[string]any{"featurePlan": "lite"}, func(t *testing.T, r *synthResult) {
 			r.template.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{
 				"UserPoolTier": "LITE",
@@ -564,3 +567,63 @@ func functionEnv(t *testing.T, r *synthResult, name string) map[string]any {
 }
 
 var _ = fmt.Sprint
+
+// scopeRules decodes the authorizer's SCOPE_RULES from the template: a plain
+// string, or (the app client id being known only at deploy time) an
+// Fn::Join whose Ref to the client becomes "<clientId>".
+func scopeRules(t *testing.T, r *synthResult) []map[string]any {
+	t.Helper()
+	raw := functionEnv(t, r, "authorizer")["SCOPE_RULES"]
+	s, ok := raw.(string)
+	if !ok {
+		clientID, _ := r.only(t, "AWS::Cognito::UserPoolClient")
+		join, _ := raw.(map[string]any)["Fn::Join"].([]any)
+		if len(join) != 2 || join[0] != "" {
+			t.Fatalf("SCOPE_RULES %s", asJSON(raw))
+		}
+		for _, part := range join[1].([]any) {
+			switch p := part.(type) {
+			case string:
+				s += p
+			default:
+				if asJSON(p) != asJSON(ref(clientID)) {
+					t.Fatalf("SCOPE_RULES refers to %s, want only the app client", asJSON(p))
+				}
+				s += "<clientId>"
+			}
+		}
+	}
+	var rules []map[string]any
+	if err := json.Unmarshal([]byte(s), &rules); err != nil {
+		t.Fatalf("SCOPE_RULES %q: %v", s, err)
+	}
+	return rules
+}
+
+// TestAuthorizerRulesAreTheAllowList: the authorizer grants exactly these
+// methods, to exactly these audiences and scopes; nothing else.
+func TestAuthorizerRulesAreTheAllowList(t *testing.T) {
+	read := []any{"petstore/pets.read", "petstore/pets.write"}
+	tests := []struct {
+		name     string
+		ctx      map[string]any
+		audience []any
+		admin    string
+	}{
+		{"the stack's pool", nil, []any{"<clientId>"}, "admin-<clientId>"},
+		{"external IdP", map[string]any{"authIssuer": "https://login.example.com/api/oidc", "authJwksUri": "https://login.example.com/api/oidc/jwks",
+			"authAudience": "https://pets.example.com,pets-spa", "scopeClientId": "pets"}, []any{"https://pets.example.com", "pets-spa"}, "admin-pets"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := []map[string]any{
+				{"method": "GET", "resource": "/pets", "clients": tt.audience, "scopes": read},
+				{"method": "GET", "resource": "/pets/{petId}", "clients": tt.audience, "scopes": read},
+				{"method": "POST", "resource": "/pets", "scopes": []any{tt.admin, "petstore/pets.write"}},
+			}
+			if got := scopeRules(t, synth(t, tt.ctx)); asJSON(got) != asJSON(want) {
+				t.Fatalf("SCOPE_RULES\n got %s\nwant %s", asJSON(got), asJSON(want))
+			}
+		})
+	}
+}

@@ -22,6 +22,11 @@ const TokenRegex = `^Bearer [-_0-9A-Za-z]+\.[-_0-9A-Za-z]+\.[-_0-9A-Za-z]+$`
 // MaxAuthorizerTTL is API Gateway's limit for the authorizer result cache.
 const MaxAuthorizerTTL = 3600
 
+// DefaultAuthorizerTTL is API Gateway's own default. The cached policy
+// outlives the token's revocation or a group change by up to the TTL, so
+// keep it short; 3600 (the Auth0 guide's value) saves authorizer calls.
+const DefaultAuthorizerTTL = 300
+
 // Props configure the API.
 type Props struct {
 	// Name of the API. Default: "PetStore".
@@ -32,7 +37,10 @@ type Props struct {
 	Handler awslambda.IFunction
 	// Authorizer is the TOKEN authorizer function. Required.
 	Authorizer awslambda.IFunction
-	// AuthorizerTTLSeconds caches the authorizer's policy per token; 0 disables. Default: 3600.
+	// AuthorizerTTLSeconds caches the authorizer's policy per token, whatever
+	// the token's exp: a revoked token or a user removed from a group keeps
+	// the cached rights for up to this long. 0 disables the cache (the
+	// authorizer runs on every request), 3600 is the maximum. Default: 300.
 	AuthorizerTTLSeconds *float64
 	// ThrottleRate (requests per second) and ThrottleBurst of the stage. Default: 100 and 50.
 	ThrottleRate, ThrottleBurst float64
@@ -71,7 +79,7 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	if p.Handler == nil || p.Authorizer == nil || p.AccessLogs == nil {
 		panic(fmt.Sprintf("restapi %s: Handler, Authorizer and AccessLogs are required", id))
 	}
-	ttl := float64(MaxAuthorizerTTL)
+	ttl := float64(DefaultAuthorizerTTL)
 	if p.AuthorizerTTLSeconds != nil {
 		ttl = *p.AuthorizerTTLSeconds
 	}

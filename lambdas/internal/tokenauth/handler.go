@@ -88,9 +88,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		return none, ErrUnauthorized
 	}
 	scopes := claims.Scopes()
-	resp := policy.Build(claims.Subject, arn, scopes, h.Rules, Context(claims, scopes))
-	denied := len(resp.PolicyDocument.Statement) > 1
-	log.Info("allowed", "sub", claims.Subject, "jti", claims.ID, "method", arn.Verb+" /"+arn.Path, "deniedRules", denied)
+	tok := policy.Token{Scopes: scopes, Audience: claims.Audience, ClientID: claims.ClientID}
+	resp, granted := policy.Build(claims.Subject, arn, tok, h.Rules, Context(claims, scopes))
+	log.Info("allowed", "sub", claims.Subject, "jti", claims.ID, "method", arn.Verb+" /"+arn.Path, "grantedMethods", granted)
 	return resp, nil
 }
 

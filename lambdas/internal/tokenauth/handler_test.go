@@ -42,7 +42,7 @@ func newFixture(t testing.TB) *fixture {
 		"ISSUER":      issuer,
 		"JWKS_URI":    idp.JWKSURI(),
 		"AUDIENCE":    clientID,
-		"SCOPE_RULES": `[{"method":"POST","resource":"/pets","scopes":["admin-client123"]}]`,
+		"SCOPE_RULES": `[{"method":"GET","resource":"/pets","clients":["client123"]},{"method":"POST","resource":"/pets","scopes":["admin-client123"]}]`,
 	}
 	var buf bytes.Buffer
 	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
@@ -79,12 +79,12 @@ func TestHandle(t *testing.T) {
 	tests := []struct {
 		name       string
 		auth, arn  string
-		wantErr    error
-		wantDenied []string
+		wantErr     error
+		wantAllowed []string
 	}{
-		{"regular GET /pets", "Bearer " + regular, base + "GET/pets", nil, []string{base + "POST/pets"}},
-		{"regular POST /pets gets an explicit Deny", "Bearer " + regular, base + "POST/pets", nil, []string{base + "POST/pets"}},
-		{"admin POST /pets", "Bearer " + admin, base + "POST/pets", nil, nil},
+		{"regular GET /pets", "Bearer " + regular, base + "GET/pets", nil, []string{base + "GET/pets", base + "GET/pets/"}},
+		{"regular POST /pets: the same allow-list, without POST", "Bearer " + regular, base + "POST/pets", nil, []string{base + "GET/pets", base + "GET/pets/"}},
+		{"admin POST /pets", "Bearer " + admin, base + "POST/pets", nil, []string{base + "GET/pets", base + "GET/pets/", base + "POST/pets", base + "POST/pets/"}},
 		{"missing Bearer", regular, base + "GET/pets", ErrUnauthorized, nil},
 		{"lowercase bearer", "bearer " + regular, base + "GET/pets", ErrUnauthorized, nil},
 		{"Basic", "Basic dXNlcjpwYXNz", base + "GET/pets", ErrUnauthorized, nil},
@@ -113,18 +113,8 @@ func TestHandle(t *testing.T) {
 				t.Fatalf("principalId = %q", resp.PrincipalID)
 			}
 			st := resp.PolicyDocument.Statement
-			if st[0].Effect != "Allow" || st[0].Resource[0] != base+"*" {
-				t.Fatalf("first statement %+v, want Allow on the stage", st[0])
-			}
-			var denied []string
-			if len(st) > 1 {
-				denied = st[1].Resource
-				if st[1].Effect != "Deny" {
-					t.Fatalf("second statement %+v", st[1])
-				}
-			}
-			if strings.Join(denied, ",") != strings.Join(tt.wantDenied, ",") {
-				t.Fatalf("denied %q, want %q", denied, tt.wantDenied)
+			if len(st) != 1 || st[0].Effect != "Allow" || strings.Join(st[0].Resource, ",") != strings.Join(tt.wantAllowed, ",") {
+				t.Fatalf("policy %+v, want one Allow of %q", st, tt.wantAllowed)
 			}
 			for k, v := range resp.Context {
 				if _, ok := v.(string); !ok {
