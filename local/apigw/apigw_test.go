@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -195,7 +196,8 @@ func TestHTTPAPIJWTAuthorizer(t *testing.T) {
 
 func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
-// policyFor makes the authorizer Lambda answer like ours: Allow the stage, Deny POST /pets unless admin.
+// policyAuthorizer makes the authorizer Lambda answer like ours: an
+// allow-list of GET /pets and GET /pets/{petId}, plus POST /pets for admins.
 func (f *fixture) policyAuthorizer(admin map[string]bool) {
 	f.inv.fn[f.fnAuth] = func(ev map[string]any) ([]byte, error) {
 		token := strings.TrimPrefix(ev["authorizationToken"].(string), "Bearer ")
@@ -207,10 +209,11 @@ func (f *fixture) policyAuthorizer(admin map[string]bool) {
 		}
 		arn := ev["methodArn"].(string)
 		base := arn[:strings.Index(arn, "/prod/")+len("/prod/")]
-		stmts := []map[string]any{{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": []string{base + "*"}}}
-		if !admin[token] {
-			stmts = append(stmts, map[string]any{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": []string{base + "POST/pets"}})
+		allow := []string{base + "GET/pets", base + "GET/pets/", base + "GET/pets/*"}
+		if admin[token] {
+			allow = append(allow, base+"POST/pets", base+"POST/pets/")
 		}
+		stmts := []map[string]any{{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allow}}
 		return json.Marshal(map[string]any{"principalId": "p-" + token[:1], "policyDocument": map[string]any{"Version": "2012-10-17", "Statement": stmts}, "context": map[string]any{"scope": "s"}})
 	}
 }
@@ -232,7 +235,7 @@ func TestRESTTokenAuthorizer(t *testing.T) {
 		{"Unauthorized from the authorizer", "GET", "/pets", "Bearer bad.bad.bad", "", 401, `{"message":"Unauthorized"}`, true},
 		{"other authorizer error is 500", "GET", "/pets", "Bearer fault.fault.fault", "", 500, `{"message":null}`, true},
 		{"regular GET /pets", "GET", "/pets", "Bearer regular.x.y", "", 200, `"principalId":"p-r"`, true},
-		{"regular POST /pets denied", "POST", "/pets", "Bearer regular.x.y", `{"type":"dog","price":1}`, 403, "explicit deny", false},
+		{"regular POST /pets denied", "POST", "/pets", "Bearer regular.x.y", `{"type":"dog","price":1}`, 403, `{"Message":"User is not authorized to access this resource"}`, false},
 		{"admin POST /pets", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog","price":1}`, 200, `"resource":"/pets"`, true},
 		{"bad body is 400 before the Lambda", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog"}`, 400, `{"message":"Invalid request body"}`, false},
 		{"extra field is 400", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog","price":1,"x":1}`, 400, "Invalid request body", false},
@@ -282,34 +285,6 @@ func TestRESTPolicyCacheTTL(t *testing.T) {
 	}
 }
 
-func TestPolicyEvaluation(t *testing.T) {
-	arn := "arn:aws:execute-api:us-east-1:1:api/prod/GET/pets/7"
-	doc := func(stmts ...string) policyDocument {
-		var d policyDocument
-		json.Unmarshal([]byte(`{"Statement":[`+strings.Join(stmts, ",")+`]}`), &d)
-		return d
-	}
-	allowAll := `{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:api/prod/*"}`
-	tests := []struct {
-		name string
-		doc  policyDocument
-		want policyDecision
-	}{
-		{"allow stage", doc(allowAll), decisionAllow},
-		{"deny wins", doc(allowAll, `{"Effect":"Deny","Action":"execute-api:Invoke","Resource":["arn:aws:execute-api:us-east-1:1:api/prod/GET/pets/*"]}`), decisionDeny},
-		{"deny elsewhere", doc(allowAll, `{"Effect":"Deny","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:api/prod/POST/pets"}`), decisionAllow},
-		{"allow another method only", doc(`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:1:api/prod/GET/pets"}`), decisionNoMatch},
-		{"? wildcard", doc(`{"Effect":"Allow","Action":"execute-api:*","Resource":"arn:aws:execute-api:us-east-1:1:api/prod/GET/pets/?"}`), decisionAllow},
-		{"other action", doc(`{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}`), decisionNoMatch},
-		{"empty", doc(), decisionNoMatch},
-	}
-	for _, tt := range tests {
-		if got := evaluate(tt.doc, arn); got != tt.want {
-			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestSchema(t *testing.T) {
 	schema := map[string]any{"type": "object", "required": []any{"type", "price"}, "additionalProperties": false,
 		"properties": map[string]any{"type": map[string]any{"type": "string", "minLength": 1.0, "pattern": "^[a-z]+$"}, "price": map[string]any{"type": "number", "minimum": 0.0}}}
@@ -320,6 +295,86 @@ func TestSchema(t *testing.T) {
 		v, _ := parseJSON([]byte(body))
 		if err := validateSchema(schema, v, "body"); (err == nil) != ok {
 			t.Errorf("%s: err %v, want ok=%v", body, err, ok)
+		}
+	}
+}
+
+// TestRESTPathVariants: every spelling of a path either reaches a resource
+// and is authorized as that resource (the methodArn names the matched path),
+// or reaches none (403 Missing Authentication Token, authorizer not called).
+func TestRESTPathVariants(t *testing.T) {
+	f := newFixture(t)
+	admins := map[string]bool{}
+	for i := 0; i < 20; i++ {
+		admins[fmt.Sprintf("admin.%d.y", i)] = true
+	}
+	f.policyAuthorizer(admins)
+	base := f.rest.URL + "/prod"
+	arnBase := "arn:aws:execute-api:us-east-1:000000000000:" + f.restAPI.apiID + "/prod/"
+	body := `{"type":"dog","price":1}`
+	tests := []struct {
+		name, method, path, who string
+		want                    int
+		wantBody, wantARN       string // wantARN "" = the authorizer is not called
+		wantResource            string // the resource the PetStore Lambda saw
+	}{
+		{"trailing slash, regular", "POST", "/pets/", "regular", 403, "not authorized", "POST/pets", ""},
+		{"trailing slash, admin", "POST", "/pets/", "admin", 200, "", "POST/pets", "/pets"},
+		{"encoded slash, regular", "POST", "/pets%2F", "regular", 403, "not authorized", "POST/pets", ""},
+		{"encoded slash, admin", "POST", "/pets%2F", "admin", 200, "", "POST/pets", "/pets"},
+		{"double slash, regular", "POST", "//pets", "regular", 403, "Missing Authentication Token", "", ""},
+		{"double slash, admin", "POST", "//pets", "admin", 403, "Missing Authentication Token", "", ""},
+		{"two trailing slashes", "POST", "/pets//", "admin", 403, "Missing Authentication Token", "", ""},
+		{"upper case", "POST", "/PETS", "admin", 403, "Missing Authentication Token", "", ""},
+		{"upper case GET", "GET", "/PETS", "regular", 403, "Missing Authentication Token", "", ""},
+		{"no such method", "DELETE", "/pets/1", "admin", 403, "Missing Authentication Token", "", ""},
+		{"no such method with a slash", "PUT", "/pets/", "admin", 403, "Missing Authentication Token", "", ""},
+		{"pet with a trailing slash", "GET", "/pets/1/", "regular", 200, `"petId":"1"`, "GET/pets/1", "/pets/{petId}"},
+		{"pet behind an encoded slash", "GET", "/pets%2F1", "regular", 200, `"petId":"1"`, "GET/pets/1", "/pets/{petId}"},
+		{"empty pet id", "GET", "/pets//", "regular", 403, "Missing Authentication Token", "", ""},
+		{"landing page with a slash", "GET", "/", "", 200, "PetStore", "", ""},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			auth := ""
+			if tt.who != "" {
+				auth = fmt.Sprintf("Bearer %s.%d.y", tt.who, i) // a fresh token: no cached policy
+			}
+			calls, lambda := f.inv.count(f.fnAuth), f.inv.count(f.fnPets)
+			reqBody := ""
+			if tt.method == "POST" {
+				reqBody = body
+			}
+			status, got := do(t, tt.method, base+tt.path, auth, reqBody)
+			if status != tt.want || !strings.Contains(got, tt.wantBody) {
+				t.Fatalf("%d %s, want %d containing %q", status, got, tt.want, tt.wantBody)
+			}
+			called := f.inv.count(f.fnAuth) > calls
+			if called != (tt.wantARN != "") {
+				t.Fatalf("authorizer called = %v, want %v", called, tt.wantARN != "")
+			}
+			if called && f.inv.last[f.fnAuth]["methodArn"] != arnBase+tt.wantARN {
+				t.Fatalf("methodArn %v, want %s", f.inv.last[f.fnAuth]["methodArn"], arnBase+tt.wantARN)
+			}
+			reached := f.inv.count(f.fnPets) > lambda
+			if reached != (tt.wantResource != "") {
+				t.Fatalf("PetStore Lambda called = %v, want %v", reached, tt.wantResource != "")
+			}
+			if reached && f.inv.last[f.fnPets]["resource"] != tt.wantResource {
+				t.Fatalf("resource %v, want %s", f.inv.last[f.fnPets]["resource"], tt.wantResource)
+			}
+		})
+	}
+}
+
+func TestRoutePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/": "/", "/pets": "/pets", "/pets/": "/pets", "/pets/1/": "/pets/1",
+		"//": "", "//pets": "", "/pets//": "", "/pets//1": "", "": "", "pets": "",
+	} {
+		got, ok := routePath(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("routePath(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
 }

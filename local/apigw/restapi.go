@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secure-api-go/apigw-jwt/internal/iampolicy"
 	"github.com/secure-api-go/apigw-jwt/local/template"
 )
 
@@ -46,7 +47,7 @@ type tokenAuthorizer struct {
 
 type cachedPolicy struct {
 	principal string
-	doc       policyDocument
+	doc       iampolicy.Document
 	context   map[string]any
 	until     time.Time
 }
@@ -187,12 +188,19 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = "/"
 	}
-	m, params := a.match(r.Method, path)
+	routed, ok := routePath(path)
+	if !ok {
+		writeJSON(w, http.StatusForbidden, errMissingToken)
+		return
+	}
+	m, params := a.match(r.Method, routed)
 	if m == nil {
 		writeJSON(w, http.StatusForbidden, errMissingToken)
 		return
 	}
-	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:%s/%s/%s/%s", a.apiID, a.stage, r.Method, strings.TrimPrefix(path, "/"))
+	// The methodArn names the path the router matched, so every spelling
+	// that reaches a resource is authorized exactly as that resource.
+	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:%s/%s/%s/%s", a.apiID, a.stage, r.Method, strings.TrimPrefix(routed, "/"))
 
 	var authContext map[string]any
 	if m.auth != nil {
@@ -221,6 +229,30 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProxyResponse(w, out, false)
+}
+
+// routePath is the path the router matches for a request path, which
+// net/http has already percent-decoded (so /pets%2F arrives as /pets/:
+// API Gateway, too, decodes the path before it matches resources). One
+// trailing slash is dropped, as API Gateway routes /pets/ to /pets. A path
+// with an empty segment (//pets, /pets//) matches no resource: no resource
+// has an empty path part, and AWS documents no merging of slashes, so the
+// emulator refuses it (403 Missing Authentication Token) rather than guess.
+// Resource paths are case-sensitive: /PETS is not /pets.
+func routePath(path string) (string, bool) {
+	if path == "/" {
+		return path, true
+	}
+	path = strings.TrimSuffix(path, "/")
+	if path == "" || !strings.HasPrefix(path, "/") {
+		return "", false
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "" {
+			return "", false
+		}
+	}
+	return path, true
 }
 
 func (a *RESTAPI) match(verb, path string) (*restMethod, map[string]string) {
@@ -268,9 +300,9 @@ func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN st
 			return nil, http.StatusInternalServerError, map[string]any{"message": nil}
 		}
 		var resp struct {
-			PrincipalID    string         `json:"principalId"`
-			PolicyDocument policyDocument `json:"policyDocument"`
-			Context        map[string]any `json:"context"`
+			PrincipalID    string             `json:"principalId"`
+			PolicyDocument iampolicy.Document `json:"policyDocument"`
+			Context        map[string]any     `json:"context"`
 		}
 		if err := json.Unmarshal(out, &resp); err != nil || resp.PrincipalID == "" {
 			a.opts.logf("rest authorizer returned an invalid response: %s", out)
@@ -283,10 +315,10 @@ func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN st
 			a.mu.Unlock()
 		}
 	}
-	switch evaluate(cached.doc, methodARN) {
-	case decisionDeny:
+	switch iampolicy.Evaluate(cached.doc, "execute-api:Invoke", methodARN) {
+	case iampolicy.ExplicitDeny:
 		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource with an explicit deny"}
-	case decisionNoMatch:
+	case iampolicy.ImplicitDeny:
 		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource"}
 	}
 	ctx := map[string]any{"principalId": cached.principal}
