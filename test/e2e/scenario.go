@@ -188,7 +188,8 @@ func (r *runner) run(ctx context.Context) {
 	}
 	r.call(ctx, "REST GET /pets as regularuser", "GET", rest+"/pets", bearerR, "", 200, `"type":"dog"`)
 	r.call(ctx, "REST GET /pets/1 as regularuser", "GET", rest+"/pets/1", bearerR, "", 200, `"price":249.99`)
-	r.call(ctx, "REST POST /pets as regularuser (admin scope needed)", "POST", rest+"/pets", bearerR, `{"type":"cat","price":12.5}`, 403, "explicit deny")
+	r.call(ctx, "REST POST /pets as regularuser (admin scope needed)", "POST", rest+"/pets", bearerR, `{"type":"cat","price":12.5}`, 403, "not authorized to access this resource")
+	r.otherSpellings(ctx, rest, bearerR)
 	created := r.call(ctx, "REST POST /pets as adminuser", "POST", rest+"/pets", bearerA, `{"type":"cat","price":12.5}`, 201, `"type":"cat"`)
 	var pet struct {
 		ID int64 `json:"id"`
@@ -213,7 +214,7 @@ func (r *runner) run(ctx context.Context) {
 		r.call(ctx, "HTTP GET /AdminUser with regularuser's access token", "GET", h+"/AdminUser", accR, "", 403, "Forbidden")
 		r.call(ctx, "HTTP GET /AdminUser with adminuser's access token", "GET", h+"/AdminUser", accA, "", 200, "Hello from Admin User")
 		r.call(ctx, "REST GET /pets with regularuser's access token", "GET", rest+"/pets", accR, "", 200, `"type":"dog"`)
-		r.call(ctx, "REST POST /pets with regularuser's access token", "POST", rest+"/pets", accR, `{"type":"cat","price":1}`, 403, "explicit deny")
+		r.call(ctx, "REST POST /pets with regularuser's access token", "POST", rest+"/pets", accR, `{"type":"cat","price":1}`, 403, "not authorized to access this resource")
 	} else {
 		r.skip("scoped access-token matrix", "local Cognito cannot scope them")
 	}
@@ -230,6 +231,32 @@ func (r *runner) run(ctx context.Context) {
 	}
 	r.call(ctx, "HTTP GET /RegularUser with an expired token", "GET", h+"/RegularUser", "Bearer "+expired, "", 401, "Unauthorized")
 	r.call(ctx, "REST GET /pets with an expired token", "GET", rest+"/pets", "Bearer "+expired, "", 401, "Unauthorized")
+}
+
+// otherSpellings: the regular user POSTs to other spellings of /pets. Under
+// the old Allow-stage-minus-Deny policy each one created a pet; with the
+// allow-list each is refused (403: not authorized, or no such resource) and
+// no pet of the probe type exists afterwards.
+func (r *runner) otherSpellings(ctx context.Context, rest, bearer string) {
+	const probe = "spellingprobe"
+	list := rest + "/pets?type=" + probe + "&limit=100"
+	r.call(ctx, "REST GET /pets?type="+probe+" before", "GET", list, bearer, "", 200, "[]")
+	for _, p := range []string{"/pets/", "//pets", "/pets%2F", "/PETS"} {
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(ctx, "POST", rest+p, strings.NewReader(`{"type":"`+probe+`","price":1}`))
+		req.Header.Set("Authorization", bearer)
+		req.Header.Set("Content-Type", "application/json")
+		got := "error"
+		pass := false
+		if resp, err := r.client.Do(req); err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			got = fmt.Sprint(resp.StatusCode)
+			pass = resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound
+		}
+		r.record("REST POST "+p+" as regularuser (another spelling)", "403/404", got, start, pass)
+	}
+	r.call(ctx, "  ...no pet created by any spelling", "GET", list, bearer, "", 200, "[]")
 }
 
 func errOr(err error, ok string) string {
