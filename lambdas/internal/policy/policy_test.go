@@ -252,7 +252,7 @@ func TestGlobsOverlap(t *testing.T) {
 		{"pets/", "pets/\x01\x02", false},
 		{"pets/*", "pets/\x01\x02/owner", true},
 		{"pets/*/owner", "pets/\x01\x02", false}, // a parameter's value holds no '/'
-		{"pets/*/owner", "pets/\x01*", true},      // a greedy one may
+		{"pets/*/owner", "pets/\x01*", true},     // a greedy one may
 		{"pets/?", "pets/\x01\x02", true},
 		{"a*b", "*c", false},
 		{"a*b", "*b", true},

@@ -77,8 +77,8 @@ func TestHandle(t *testing.T) {
 	regular := f.token(t, "regular-client123", nil)
 	admin := f.token(t, "admin-client123 regular-client123", nil)
 	tests := []struct {
-		name       string
-		auth, arn  string
+		name        string
+		auth, arn   string
 		wantErr     error
 		wantAllowed []string
 	}{
