@@ -621,9 +621,50 @@ func TestAuthorizerRulesAreTheAllowList(t *testing.T) {
 				{"method": "GET", "resource": "/pets/{petId}", "clients": tt.audience, "scopes": read},
 				{"method": "POST", "resource": "/pets", "scopes": []any{tt.admin, "petstore/pets.write"}},
 			}
-			if got := scopeRules(t, synth(t, tt.ctx)); asJSON(got) != asJSON(want) {
+			r := synth(t, tt.ctx)
+			got := scopeRules(t, r)
+			if asJSON(got) != asJSON(want) {
 				t.Fatalf("SCOPE_RULES\n got %s\nwant %s", asJSON(got), asJSON(want))
+			}
+			// The rules name exactly the methods behind the authorizer: one
+			// without a rule would be refused to everyone, a rule without a
+			// method would be stale (and the policy's overlap check assumes
+			// the rules list every method).
+			ruled := map[string]bool{}
+			for _, rule := range got {
+				ruled[rule["method"].(string)+" "+rule["resource"].(string)] = true
+			}
+			if guarded := customMethods(t, r); asJSON(guarded) != asJSON(ruled) {
+				t.Fatalf("methods behind the authorizer %v, methods with rules %v", guarded, ruled)
 			}
 		})
 	}
+}
+
+// customMethods lists "<VERB> <resource path>" of the REST methods behind a custom authorizer.
+func customMethods(t *testing.T, r *synthResult) map[string]bool {
+	t.Helper()
+	resources := r.resources("AWS::ApiGateway::Resource")
+	var pathOf func(v any) string
+	pathOf = func(v any) string {
+		id, ok := v.(map[string]any)["Ref"].(string)
+		if !ok {
+			return "" // Fn::GetAtt RootResourceId
+		}
+		p := props(resources[id])
+		return pathOf(p["ParentId"]) + "/" + p["PathPart"].(string)
+	}
+	out := map[string]bool{}
+	for _, m := range r.resources("AWS::ApiGateway::Method") {
+		p := props(m)
+		if p["AuthorizationType"] != "CUSTOM" {
+			continue
+		}
+		path := pathOf(p["ResourceId"])
+		if path == "" {
+			path = "/"
+		}
+		out[p["HttpMethod"].(string)+" "+path] = true
+	}
+	return out
 }
