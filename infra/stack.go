@@ -47,6 +47,7 @@ const (
 	OutRegion           = "Region"
 	OutTableName        = "PetTableName"
 	OutAuthorizerIssuer = "AuthorizerIssuer"
+	OutMachineClientID  = "MachineClientId"
 )
 
 // NewStack composes identity, the HTTP API and the REST PetStore as one stack.
@@ -81,6 +82,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		RefreshTokenDays:   cfg.RefreshTokenDays,
 		PreTokenGeneration: pretoken.Function,
 		DeletionProtection: cfg.DeletionProtection,
+		ResourceServerID:   cfg.ResourceServerID,
 	})
 	clientID := *s.UserPool.Client.UserPoolClientId()
 	issuer := *s.UserPool.Pool.UserPoolProviderUrl()
@@ -90,9 +92,11 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	}
 	s.AdminScope = scope.For(scope.AdminGroup, scopeClient)
 	regularScope := scope.For(scope.RegularGroup, scopeClient)
+	// Machine tokens are access tokens: no aud, their client_id is the machine client.
+	machineClientID := *s.UserPool.MachineClient.UserPoolClientId()
 
 	// HTTP API behind the JWT authorizer.
-	httpIssuer, httpAudience := issuer, []string{clientID}
+	httpIssuer, httpAudience := issuer, []string{clientID, machineClientID}
 	if cfg.JWTIssuer != "" {
 		httpIssuer, httpAudience = cfg.JWTIssuer, cfg.JWTAudience
 	}
@@ -119,6 +123,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	petstore := fn("PetStoreFn", "petstore", "REST PetStore /pets", map[string]*string{
 		"TABLE_NAME":  s.Table.Table.TableName(),
 		"ADMIN_SCOPE": jsii.String(s.AdminScope),
+		// RESOURCE_SERVER lets the PetStore name the machine scopes (createdBy visibility).
+		"RESOURCE_SERVER": jsii.String(cfg.ResourceServerID),
 	}, 0)
 	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
 	tableArn := *s.Table.Table.TableArn()
@@ -131,7 +137,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
 	}))
 
-	authIssuer, jwksURI, authAudience := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
+	authIssuer, jwksURI, authAudience := issuer, issuer+"/.well-known/jwks.json", []string{clientID, machineClientID}
 	if cfg.AuthIssuer != "" {
 		authIssuer, jwksURI, authAudience = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
 	}
@@ -139,7 +145,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		"ISSUER":      jsii.String(authIssuer),
 		"JWKS_URI":    jsii.String(jwksURI),
 		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
-		"SCOPE_RULES": jsii.String(ScopeRules(s.AdminScope)),
+		"SCOPE_RULES": jsii.String(ScopeRules(s.AdminScope, scope.Resource(cfg.ResourceServerID, scope.PetsWrite))),
 	}
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
@@ -186,6 +192,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
 	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
 	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.UserPool.Domain.SignInUrl(s.UserPool.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
+	out(OutMachineClientID, "Machine client id (client credentials; read its secret with describe-user-pool-client)", s.UserPool.MachineClient.UserPoolClientId())
 	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.UserPool.Domain.BaseUrl(nil)+"/oauth2/token"))
 	out(OutRegion, "Region", awscdk.Aws_REGION())
 	out(OutTableName, "PetStore DynamoDB table", s.Table.Table.TableName())
@@ -194,9 +201,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 }
 
 // ScopeRules is the authorizer's SCOPE_RULES: any valid token may GET;
-// creating a pet needs the admin scope.
-func ScopeRules(adminScope string) string {
-	b, _ := json.Marshal([]map[string]any{{"method": "POST", "resource": "/pets", "scopes": []string{adminScope}}})
+// creating a pet needs the admin scope or the machine write scope.
+func ScopeRules(adminScope, writeScope string) string {
+	b, _ := json.Marshal([]map[string]any{{"method": "POST", "resource": "/pets", "scopes": []string{adminScope, writeScope}}})
 	return string(b)
 }
 
