@@ -591,6 +591,7 @@ func functionEnv(t *testing.T, r *synthResult, name string) map[string]any {
 }
 
 var _ = fmt.Sprint
+
 // TestMachineClient: the resource server, the client-credentials client with
 // exactly its scopes and no sign-in flow, both authorizers trusting it, its
 // id as an output, and its secret nowhere in the template.

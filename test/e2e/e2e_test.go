@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/local/stack"
 )
 
@@ -84,7 +85,7 @@ func checkEndpointsFile(t *testing.T, s *stack.Stack) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"httpApiUrl", "restApiUrl", "cognitoEndpoint", "userPoolId", "clientId", "issuer", "jwksUri", "region", "users"} {
+	for _, k := range []string{"httpApiUrl", "restApiUrl", "cognitoEndpoint", "userPoolId", "clientId", "issuer", "jwksUri", "region", "users", "tokenEndpoint", "machineClient"} {
 		if m[k] == nil || m[k] == "" {
 			t.Errorf("endpoints.json lacks %s", k)
 		}
@@ -96,6 +97,23 @@ func checkEndpointsFile(t *testing.T, s *stack.Stack) {
 	}
 	if !strings.HasSuffix(fmt.Sprint(m["restApiUrl"]), "/prod") {
 		t.Errorf("restApiUrl lacks the stage: %v", m["restApiUrl"])
+	}
+	mc, _ := m["machineClient"].(map[string]any)
+	if mc["clientId"] == "" || mc["clientId"] == m["clientId"] || mc["clientSecret"] == "" || asJSON(mc["scopes"]) != `["petstore/pets.read","petstore/pets.write"]` {
+		t.Errorf("machineClient %v", mc)
+	}
+	if !strings.HasSuffix(fmt.Sprint(m["tokenEndpoint"]), "/oauth2/token") {
+		t.Errorf("tokenEndpoint %v", m["tokenEndpoint"])
+	}
+	// The file holds passwords and a client secret: owner only.
+	for path, want := range map[string]os.FileMode{s.EndpointsFile: 0o600, filepath.Dir(s.EndpointsFile): 0o700} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
 	}
 	users, _ := m["users"].([]any)
 	if len(users) != 2 {
@@ -116,7 +134,17 @@ func LocalTarget(root string, s *stack.Stack) Target {
 	for _, u := range e.Users {
 		creds[u.Username] = Credentials{u.Username, u.Password}
 	}
+	var machine *Machine
+	if m := e.MachineClient; m != nil {
+		machine = &Machine{TokenURL: e.TokenEndpoint, ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		for _, sc := range m.Scopes {
+			if rs, ok := strings.CutSuffix(sc, "/"+scope.PetsRead); ok {
+				machine.ResourceServer = rs
+			}
+		}
+	}
 	return Target{
+		Machine:    machine,
 		HTTPAPIURL: e.HTTPAPIURL, RESTAPIURL: e.RESTAPIURL, CognitoEndpoint: e.CognitoEndpoint, Region: e.Region, ClientID: e.ClientID,
 		Admin: creds["adminuser"], Regular: creds["regularuser"],
 		ExpiredToken: func(fresh string) (string, error) { return expire(root, fresh) },
@@ -156,3 +184,5 @@ func expire(root, fresh string) (string, error) {
 	tok.Header["kid"] = "CognitoLocal"
 	return tok.SignedString(key)
 }
+
+func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
