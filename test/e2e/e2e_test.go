@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -57,6 +59,7 @@ func TestLocalStack(t *testing.T) {
 	if ran < 24 {
 		t.Fatalf("only %d steps ran", ran)
 	}
+	t.Run("make token", func(t *testing.T) { checkMakeToken(t, root, s) })
 
 	// A second local run on the same state dir refuses to half-start.
 	if _, err := stack.Start(ctx, stack.Options{ModuleRoot: root, StateDir: filepath.Dir(s.EndpointsFile)}); err == nil || !strings.Contains(err.Error(), "already active") {
@@ -186,3 +189,64 @@ func expire(root, fresh string) (string, error) {
 }
 
 func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// checkMakeToken runs the command behind `make token` against the running
+// local stack: tokens for a user and the machine client that the APIs
+// accept, the claims view, and each error as one line.
+func checkMakeToken(t *testing.T, root string, s *stack.Stack) {
+	bin := filepath.Join(t.TempDir(), "token")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "token")).CombinedOutput(); err != nil {
+		t.Fatalf("build cmd/token: %v\n%s", err, out)
+	}
+	run := func(password string, args ...string) (stdout, stderr string, err error) {
+		cmd := exec.Command(bin, append([]string{"-endpoints", s.EndpointsFile}, args...)...)
+		cmd.Env = append(os.Environ(), "PASSWORD="+password)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err = cmd.Run()
+		return strings.TrimSpace(o.String()), strings.TrimSpace(e.String()), err
+	}
+	get := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	id, stderr, err := run("", "-user", "adminuser")
+	if err != nil || claimOf(id, "cognito:username") != "adminuser" || claimOf(id, "token_use") != "id" {
+		t.Fatalf("USER=adminuser: %v %s\n%s", err, stderr, id)
+	}
+	if code := get(s.Endpoints.HTTPAPIURL+"/AdminUser", id); code != 200 {
+		t.Errorf("adminuser's token from make token: /AdminUser %d", code)
+	}
+	claims, stderr, err := run("", "-user", "regularuser", "-format", "claims")
+	if err != nil || !strings.Contains(claims, `"cognito:username": "regularuser"`) || !strings.Contains(stderr, "NOT verified") {
+		t.Errorf("FORMAT=claims: %v\nstdout %s\nstderr %s", err, claims, stderr)
+	}
+	machine, stderr, err := run("", "-client", "machine", "-scope", "petstore/pets.read")
+	if err != nil || claimOf(machine, "scope") != "petstore/pets.read" || claimOf(machine, "client_id") != s.Endpoints.MachineClient.ClientID {
+		t.Fatalf("CLIENT=machine: %v %s\n%s", err, stderr, machine)
+	}
+	if code := get(s.Endpoints.RESTAPIURL+"/pets", machine); code != 200 {
+		t.Errorf("machine token from make token: GET /pets %d", code)
+	}
+	for _, tt := range []struct {
+		name, password string
+		args           []string
+		want           string
+	}{
+		{"unknown user", "", []string{"-user", "ghost"}, "unknown user"},
+		{"wrong password", "Wrong-password-1!", []string{"-user", "regularuser"}, "wrong password"},
+		{"scope not allowed", "", []string{"-client", "machine", "-scope", "petstore/pets.admin"}, "scope not allowed"},
+	} {
+		out, stderr, err := run(tt.password, tt.args...)
+		if err == nil || out != "" || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") > 0 {
+			t.Errorf("%s: err %v, stdout %q, stderr %q: want one line with %q", tt.name, err, out, stderr, tt.want)
+		}
+	}
+}
