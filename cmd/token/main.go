@@ -194,7 +194,7 @@ func UserToken(ctx context.Context, t *Target, user, password string, out io.Wri
 	}
 	if password == "" {
 		if t.RedirectURL == "" {
-			return "", fmt.Errorf("%w: no PASSWORD and no hosted-UI callback URL in the stack outputs: give PASSWORD=...", ErrUsage)
+			return "", fmt.Errorf("%w: no PASSWORD and no hosted-UI callback URL in the stack outputs: give PASSWORD=<password>", ErrUsage)
 		}
 		return HostedUILogin(ctx, t, user, out)
 	}
@@ -230,7 +230,7 @@ func UserToken(ctx context.Context, t *Target, user, password string, out io.Wri
 func HostedUILogin(ctx context.Context, t *Target, user string, out io.Writer) (string, error) {
 	redirect, err := url.Parse(t.RedirectURL)
 	if err != nil || redirect.Scheme != "http" || (redirect.Hostname() != "localhost" && redirect.Hostname() != "127.0.0.1") {
-		return "", fmt.Errorf("%w: the hosted-UI callback %q is not a http://localhost URL this command can listen on: give PASSWORD=...", ErrUsage, t.RedirectURL)
+		return "", fmt.Errorf("%w: the hosted-UI callback %q is not a http://localhost URL this command can listen on: give PASSWORD=<password>", ErrUsage, t.RedirectURL)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", redirect.Port()))
 	if err != nil {
