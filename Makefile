@@ -18,6 +18,11 @@ EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
 STACK     ?= SecureApiJwt
 # Ports of make local, e.g. LOCAL_FLAGS="-http-port 18080 -rest-port 18081"
 LOCAL_FLAGS ?=
+# make token: USER (command line only: the environment's USER is your login), or CLIENT=machine; SCOPE, FORMAT, PASSWORD
+TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),)
+CLIENT    ?=
+SCOPE     ?=
+FORMAT    ?= token
 
 NODE_STAMP := node_modules/.installed
 
@@ -66,6 +71,9 @@ local: deps synth ## Run everything on this machine (no AWS account), print the 
 	@go build -o .build/local ./cmd/local
 	@exec .build/local $(LOCAL_FLAGS)
 
+token: ## Print a token: USER=adminuser [PASSWORD=...] (ID token) or CLIENT=machine [SCOPE=petstore/pets.read]; FORMAT=claims decodes it (unverified)
+	@go build -o .build/token ./cmd/token && .build/token -user '$(TOKEN_USER)' -client '$(CLIENT)' -scope '$(SCOPE)' -format '$(FORMAT)' -stack '$(STACK)'
+
 smoke: ## Run the walk-through against the deployed stack (creates and deletes two users)
 	go run ./cmd/smoke -stack $(STACK)
 
@@ -94,4 +102,4 @@ invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AU
 clean: ## Remove build output
 	rm -rf cdk.out .build .local
 
-.PHONY: help deps build synth diff deploy destroy test e2e e2e-only local smoke snapshot lint fuzz bench invoke-authorizer clean
+.PHONY: help deps build synth diff deploy destroy test e2e e2e-only local token smoke snapshot lint fuzz bench invoke-authorizer clean

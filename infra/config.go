@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Config is every knob of the stack, typed and validated.
@@ -53,6 +55,9 @@ type Config struct {
 	ScopeClientID string
 	CorsOrigins   []string
 	AlarmEmail    string
+
+	// ResourceServerID is the Cognito resource server of machine clients' scopes ("<id>/pets.read").
+	ResourceServerID string
 }
 
 // Context keys and their defaults. cdk.json holds the same defaults so users see them.
@@ -85,6 +90,7 @@ var defaults = map[string]any{
 	"authTokenUse":                  "",
 	"authorizerReservedConcurrency": 0.0,
 	"scopeClientId":                 "",
+	"resourceServerId":              scope.DefaultResourceServer,
 	"corsOrigins":                   []any{},
 	"alarmEmail":                    "",
 }
@@ -225,6 +231,8 @@ var (
 	stackNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 	stageRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 	prefixRE    = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+	// resourceServerRE is Cognito's identifier pattern for a resource server.
+	resourceServerRE = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
 )
 
 // LoadConfig reads and validates every context key. get returns nil for an
@@ -258,6 +266,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 		AuthAudience:       r.list("authAudience"),
 		AuthTokenUse:       r.oneOf("authTokenUse", "", "id", "access"),
 		ScopeClientID:      r.str("scopeClientId"),
+		ResourceServerID:   r.str("resourceServerId"),
 		CorsOrigins:        r.list("corsOrigins"),
 		AlarmEmail:         r.str("alarmEmail"),
 	}
@@ -340,6 +349,9 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	}
 	if c.ScopeClientID != "" && strings.ContainsAny(c.ScopeClientID, " \"\\") {
 		r.fail("scopeClientId", "%q cannot be part of an OAuth scope (no spaces, quotes or backslashes)", c.ScopeClientID)
+	}
+	if !resourceServerRE.MatchString(c.ResourceServerID) {
+		r.fail("resourceServerId", "%q: want 1-256 printable ASCII characters without spaces, quotes or backslashes (Cognito's rule), e.g. petstore or https://api.example.com", c.ResourceServerID)
 	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)

@@ -47,6 +47,7 @@ const (
 	OutRegion           = "Region"
 	OutTableName        = "PetTableName"
 	OutAuthorizerIssuer = "AuthorizerIssuer"
+	OutMachineClientID  = "MachineClientId"
 )
 
 // NewStack composes identity, the HTTP API and the REST PetStore as one stack.
@@ -81,6 +82,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		RefreshTokenDays:   cfg.RefreshTokenDays,
 		PreTokenGeneration: pretoken.Function,
 		DeletionProtection: cfg.DeletionProtection,
+		ResourceServerID:   cfg.ResourceServerID,
 	})
 	clientID := *s.UserPool.Client.UserPoolClientId()
 	issuer := *s.UserPool.Pool.UserPoolProviderUrl()
@@ -90,9 +92,11 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	}
 	s.AdminScope = scope.For(scope.AdminGroup, scopeClient)
 	regularScope := scope.For(scope.RegularGroup, scopeClient)
+	// Machine tokens are access tokens: no aud, their client_id is the machine client.
+	machineClientID := *s.UserPool.MachineClient.UserPoolClientId()
 
 	// HTTP API behind the JWT authorizer.
-	httpIssuer, httpAudience := issuer, []string{clientID}
+	httpIssuer, httpAudience := issuer, []string{clientID, machineClientID}
 	if cfg.JWTIssuer != "" {
 		httpIssuer, httpAudience = cfg.JWTIssuer, cfg.JWTAudience
 	}
@@ -119,6 +123,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	petstore := fn("PetStoreFn", "petstore", "REST PetStore /pets", map[string]*string{
 		"TABLE_NAME":  s.Table.Table.TableName(),
 		"ADMIN_SCOPE": jsii.String(s.AdminScope),
+		// RESOURCE_SERVER lets the PetStore name the machine scopes (createdBy visibility).
+		"RESOURCE_SERVER": jsii.String(cfg.ResourceServerID),
 	}, 0)
 	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
 	tableArn := *s.Table.Table.TableArn()
@@ -131,15 +137,19 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
 	}))
 
-	authIssuer, jwksURI, authAudience := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
+	// userAudiences may read pets without a scope; the machine client is
+	// trusted (AUDIENCE) but reads only with a resource-server scope.
+	authIssuer, jwksURI, userAudiences := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
+	authAudience := []string{clientID, machineClientID}
 	if cfg.AuthIssuer != "" {
-		authIssuer, jwksURI, authAudience = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
+		authIssuer, jwksURI, userAudiences = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
+		authAudience = cfg.AuthAudience
 	}
 	authEnv := map[string]*string{
 		"ISSUER":      jsii.String(authIssuer),
 		"JWKS_URI":    jsii.String(jwksURI),
 		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
-		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, authAudience, scope.DefaultResourceServer)),
+		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)),
 	}
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
@@ -186,6 +196,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
 	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
 	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.UserPool.Domain.SignInUrl(s.UserPool.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
+	out(OutMachineClientID, "Machine client id (client credentials; read its secret with describe-user-pool-client)", s.UserPool.MachineClient.UserPoolClientId())
 	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.UserPool.Domain.BaseUrl(nil)+"/oauth2/token"))
 	out(OutRegion, "Region", awscdk.Aws_REGION())
 	out(OutTableName, "PetStore DynamoDB table", s.Table.Table.TableName())

@@ -92,6 +92,29 @@ func (r *synthResult) only(t *testing.T, typ string) (string, map[string]any) {
 
 func props(res map[string]any) map[string]any { return res["Properties"].(map[string]any) }
 
+// clients returns the logical ids of the user app client (no secret) and the
+// machine client (client credentials), failing unless there is one of each.
+func (r *synthResult) clients(t *testing.T) (user, machine string) {
+	t.Helper()
+	for id, c := range r.resources("AWS::Cognito::UserPoolClient") {
+		if asJSON(props(c)["AllowedOAuthFlows"]) == `["client_credentials"]` {
+			if machine != "" {
+				t.Fatalf("two machine clients: %s and %s", machine, id)
+			}
+			machine = id
+		} else {
+			if user != "" {
+				t.Fatalf("two user clients: %s and %s", user, id)
+			}
+			user = id
+		}
+	}
+	if user == "" || machine == "" {
+		t.Fatalf("want a user client and a machine client, got %q and %q", user, machine)
+	}
+	return user, machine
+}
+
 func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func ref(id string) map[string]any { return map[string]any{"Ref": id} }
@@ -100,7 +123,7 @@ func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt"
 
 func TestHTTPAPIRouteScopesJoinTheStacksClient(t *testing.T) {
 	r := synth(t, nil)
-	clientID, _ := r.only(t, "AWS::Cognito::UserPoolClient")
+	clientID, _ := r.clients(t)
 	want := map[string]any{
 		"GET /AdminUser":   []any{map[string]any{"Fn::Join": []any{"", []any{"admin-", ref(clientID)}}}},
 		"GET /RegularUser": []any{map[string]any{"Fn::Join": []any{"", []any{"regular-", ref(clientID)}}}},
@@ -130,17 +153,17 @@ func TestHTTPAPIRouteScopesJoinTheStacksClient(t *testing.T) {
 func TestJWTAuthorizerTrustsThePoolAndItsClient(t *testing.T) {
 	r := synth(t, nil)
 	poolID, _ := r.only(t, "AWS::Cognito::UserPool")
-	clientID, _ := r.only(t, "AWS::Cognito::UserPoolClient")
+	clientID, machineID := r.clients(t)
 	r.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 		"AuthorizerType": "JWT",
 		"IdentitySource": []any{"$request.header.Authorization"},
 		"JwtConfiguration": map[string]any{
 			"Issuer":   getAtt(poolID, "ProviderURL"),
-			"Audience": []any{ref(clientID)}, // the app client - never the pool id
+			"Audience": []any{ref(clientID), ref(machineID)}, // the app clients - never the pool id
 		},
 	})
-	if n := len(r.resources("AWS::Cognito::UserPoolClient")); n != 1 {
-		t.Fatalf("%d app clients: the authorizer must not make its own", n)
+	if n := len(r.resources("AWS::Cognito::UserPoolClient")); n != 2 {
+		t.Fatalf("%d app clients, want the user client and the machine client: the authorizer must not make its own", n)
 	}
 }
 
@@ -177,8 +200,11 @@ func TestTokenAuthorizer(t *testing.T) {
 	}
 	env := functionEnv(t, r, "authorizer")
 	poolID, _ := r.only(t, "AWS::Cognito::UserPool")
-	clientID, _ := r.only(t, "AWS::Cognito::UserPoolClient")
-	if asJSON(env["ISSUER"]) != asJSON(getAtt(poolID, "ProviderURL")) || asJSON(env["AUDIENCE"]) != asJSON(ref(clientID)) {
+	clientID, machineID := r.clients(t)
+	// AUDIENCE is the comma-joined list of both clients: user tokens carry
+	// aud or client_id of the app client, machine tokens client_id of the machine client.
+	wantAudience := map[string]any{"Fn::Join": []any{"", []any{ref(clientID), ",", ref(machineID)}}}
+	if asJSON(env["ISSUER"]) != asJSON(getAtt(poolID, "ProviderURL")) || asJSON(env["AUDIENCE"]) != asJSON(wantAudience) {
 		t.Fatalf("authorizer env %s", asJSON(env))
 	}
 	if !strings.Contains(asJSON(env["JWKS_URI"]), "/.well-known/jwks.json") || !strings.Contains(asJSON(env["SCOPE_RULES"]), `admin-`) {
@@ -494,6 +520,7 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 		{map[string]any{"selfSignUp": "maybe"}, `context key selfSignUp: "maybe" is not true or false`},
 		{map[string]any{"httpThrottleRate": 0}, "context key httpThrottleRate: 0 is below the minimum of 1"},
 		{map[string]any{"removalPolicy": "snapshot"}, `context key removalPolicy: "snapshot": want one of destroy, retain`},
+		{map[string]any{"resourceServerId": "pet store"}, `context key resourceServerId: "pet store": want 1-256 printable ASCII characters`},
 		{map[string]any{"restStageName": "my stage"}, `context key restStageName: "my stage"`},
 		{map[string]any{"alarmEmail": "ops"}, `context key alarmEmail: "ops" is not an email address`},
 		{map[string]any{"corsOrigins": "app.example.com"}, `context key corsOrigins: "app.example.com" is not an origin`},
@@ -576,7 +603,7 @@ func scopeRules(t *testing.T, r *synthResult) []map[string]any {
 	raw := functionEnv(t, r, "authorizer")["SCOPE_RULES"]
 	s, ok := raw.(string)
 	if !ok {
-		clientID, _ := r.only(t, "AWS::Cognito::UserPoolClient")
+		clientID, _ := r.clients(t)
 		join, _ := raw.(map[string]any)["Fn::Join"].([]any)
 		if len(join) != 2 || join[0] != "" {
 			t.Fatalf("SCOPE_RULES %s", asJSON(raw))
@@ -667,4 +694,80 @@ func customMethods(t *testing.T, r *synthResult) map[string]bool {
 		out[p["HttpMethod"].(string)+" "+path] = true
 	}
 	return out
+}
+
+// TestMachineClient: the resource server, the client-credentials client with
+// exactly its scopes and no sign-in flow, both authorizers trusting it, its
+// id as an output, and its secret nowhere in the template.
+func TestMachineClient(t *testing.T) {
+	r := synth(t, nil)
+	rsID, rs := r.only(t, "AWS::Cognito::UserPoolResourceServer")
+	poolID, _ := r.only(t, "AWS::Cognito::UserPool")
+	if asJSON(props(rs)) != asJSON(map[string]any{
+		"Identifier": "petstore", "Name": "PetStore", "UserPoolId": ref(poolID),
+		"Scopes": []any{
+			map[string]any{"ScopeDescription": "Read pets", "ScopeName": "pets.read"},
+			map[string]any{"ScopeDescription": "Read and create pets", "ScopeName": "pets.write"},
+		},
+	}) {
+		t.Fatalf("resource server %s", asJSON(props(rs)))
+	}
+	_, machineID := r.clients(t)
+	machine := r.resources("AWS::Cognito::UserPoolClient")[machineID]
+	p := props(machine)
+	want := map[string]any{
+		"GenerateSecret":                  true,
+		"AllowedOAuthFlows":               []any{"client_credentials"},
+		"AllowedOAuthFlowsUserPoolClient": true,
+		"AllowedOAuthScopes":              []any{"petstore/pets.read", "petstore/pets.write"},
+		// Refresh only: no password, SRP, custom or admin sign-in.
+		"ExplicitAuthFlows":   []any{"ALLOW_REFRESH_TOKEN_AUTH"},
+		"AccessTokenValidity": 60.0,
+		"TokenValidityUnits":  map[string]any{"AccessToken": "minutes"},
+	}
+	for k, v := range want {
+		if asJSON(p[k]) != asJSON(v) {
+			t.Errorf("machine client %s = %s, want %s", k, asJSON(p[k]), asJSON(v))
+		}
+	}
+	for _, k := range []string{"CallbackURLs", "LogoutURLs", "IdTokenValidity", "RefreshTokenValidity"} {
+		if p[k] != nil {
+			t.Errorf("machine client has %s: %s", k, asJSON(p[k]))
+		}
+	}
+	if !strings.Contains(asJSON(machine["DependsOn"]), rsID) {
+		t.Errorf("machine client does not depend on the resource server (its scopes must exist first): %s", asJSON(machine["DependsOn"]))
+	}
+	if strings.Contains(asJSON(r.json), "ClientSecret") {
+		t.Fatalf("the template references the client secret")
+	}
+	outs := r.json["Outputs"].(map[string]any)
+	if out := asJSON(outs[infra.OutMachineClientID]); !strings.Contains(out, asJSON(ref(machineID))) {
+		t.Fatalf("output %s = %s", infra.OutMachineClientID, out)
+	}
+	// POST /pets: the admin group scope or the write scope; the PetStore learns the resource server.
+	if rules := asJSON(functionEnv(t, r, "authorizer")["SCOPE_RULES"]); !strings.Contains(rules, `petstore/pets.write`) {
+		t.Errorf("SCOPE_RULES lacks the write scope: %s", rules)
+	}
+	if rs := functionEnv(t, r, "petstore")["RESOURCE_SERVER"]; rs != "petstore" {
+		t.Errorf("petstore RESOURCE_SERVER = %v", rs)
+	}
+	// /claims takes any valid token of either client; the group routes keep their scopes.
+	for _, route := range r.resources("AWS::ApiGatewayV2::Route") {
+		rp := props(route)
+		if rp["RouteKey"] != "GET /claims" && strings.Contains(asJSON(rp["AuthorizationScopes"]), "pets.") {
+			t.Errorf("%s accepts a machine scope: %s", rp["RouteKey"], asJSON(rp["AuthorizationScopes"]))
+		}
+	}
+}
+
+func TestResourceServerIDFromContext(t *testing.T) {
+	r := synth(t, map[string]any{"resourceServerId": "https://api.example.com"})
+	r.template.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolResourceServer"), map[string]any{"Identifier": "https://api.example.com"})
+	r.template.HasResourceProperties(jsii.String("AWS::Cognito::UserPoolClient"), map[string]any{
+		"AllowedOAuthScopes": []any{"https://api.example.com/pets.read", "https://api.example.com/pets.write"},
+	})
+	if rules := asJSON(functionEnv(t, r, "authorizer")["SCOPE_RULES"]); !strings.Contains(rules, `https://api.example.com/pets.write`) {
+		t.Errorf("SCOPE_RULES %s", rules)
+	}
 }

@@ -24,6 +24,7 @@ func main() {
 	flag.IntVar(&o.Ports.Cognito, "cognito-port", 9229, "cognito-local port")
 	flag.IntVar(&o.Ports.DynamoDB, "dynamodb-port", 8000, "dynalite port")
 	flag.IntVar(&o.Ports.Lambda, "lambda-port", 9001, "Lambda Invoke API port")
+	flag.IntVar(&o.Ports.Token, "token-port", 9230, "OAuth2 token endpoint port (client credentials)")
 	flag.StringVar(&o.CDKOut, "cdk-out", "", "directory of the synthesized template (default: cdk.out)")
 	flag.Parse()
 
@@ -71,7 +72,8 @@ The stack is running on this machine.
   REST API   {{.RESTAPIURL}}
   Cognito    {{.CognitoEndpoint}}   pool {{.UserPoolID}}   client {{.ClientID}}
   Issuer     {{.Issuer}}
-{{range .Users}}  User       {{.Username}} / {{.Password}}   groups {{.Groups}}
+{{with .MachineClient}}  Machine    client {{.ClientID}}   scopes {{.Scopes}}   token endpoint {{$.TokenEndpoint}}
+{{end}}{{range .Users}}  User       {{.Username}} / {{.Password}}   groups {{.Groups}}
 {{end}}
 Walk-through (copy and paste into another terminal):
 
@@ -95,5 +97,17 @@ Walk-through (copy and paste into another terminal):
   curl -si -w '\n' -H "Authorization: Bearer $REGULAR" -H 'Content-Type: application/json' -d '{"type":"dog","price":249.99}' {{.RESTAPIURL}}/pets
   curl -si -w '\n' -H "Authorization: Bearer $ADMIN"   -H 'Content-Type: application/json' -d '{"type":"dog","price":249.99}' {{.RESTAPIURL}}/pets
   curl -s -w '\n' -H "Authorization: Bearer $REGULAR" {{.RESTAPIURL}}/pets/4
+{{with .MachineClient}}
+  # 4. Machine to machine: client credentials at the token endpoint (or: make token CLIENT=machine SCOPE=...)
+  mtoken() { curl -s -u '{{.ClientID}}:{{.ClientSecret}}' -d grant_type=client_credentials -d "scope=$1" {{$.TokenEndpoint}} \
+      | sed -E 's/.*"access_token":"([^"]+)".*/\1/'; }
+  READ=$(mtoken {{index .Scopes 0}})
+  WRITE=$(mtoken {{index .Scopes 1}})
+  curl -s -w '\n' -H "Authorization: Bearer $READ"  {{$.RESTAPIURL}}/pets
+  curl -si -w '\n' -H "Authorization: Bearer $READ"  -H 'Content-Type: application/json' -d '{"type":"bird","price":7.5}' {{$.RESTAPIURL}}/pets
+  curl -si -w '\n' -H "Authorization: Bearer $WRITE" -H 'Content-Type: application/json' -d '{"type":"bird","price":7.5}' {{$.RESTAPIURL}}/pets
+  curl -si -w '\n' -H "Authorization: Bearer $READ"  {{$.HTTPAPIURL}}/AdminUser
+  curl -s -w '\n' -H "Authorization: Bearer $READ"  {{$.HTTPAPIURL}}/claims
+{{end}}
 
 `))

@@ -32,7 +32,7 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	if _, err := os.Stat(endpoints); err == nil {
 		t.Skip("a make local is running here; not disturbing it")
 	}
-	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0")
+	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0", "-token-port", "0")
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &lockedBuffer{}

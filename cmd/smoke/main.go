@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/local/cognito"
 	"github.com/secure-api-go/apigw-jwt/test/e2e"
 )
@@ -83,13 +85,40 @@ func run(ctx context.Context, stackName string) error {
 			}
 		}
 	}
+	machine, err := machineClient(ctx, api, pool, out)
+	if err != nil {
+		return err
+	}
 	fmt.Println("[3/4] running the scenario")
 	_, ok := e2e.Run(ctx, e2e.Target{
 		HTTPAPIURL: out["HttpApiUrl"], RESTAPIURL: out["RestApiUrl"], Region: out["Region"], ClientID: out["UserPoolClientId"],
-		Admin: users[0].creds, Regular: users[1].creds, AccessTokens: true,
+		Admin: users[0].creds, Regular: users[1].creds, AccessTokens: true, Machine: machine,
 	}, os.Stdout)
 	if !ok {
 		return fmt.Errorf("the scenario failed")
 	}
 	return nil
+}
+
+// machineClient reads the machine client's secret from Cognito (it is in no
+// output) and its resource server from its allowed scopes.
+func machineClient(ctx context.Context, api *cip.Client, pool string, out map[string]string) (*e2e.Machine, error) {
+	id := out["MachineClientId"]
+	if id == "" || out["TokenEndpoint"] == "" {
+		return nil, fmt.Errorf("stack outputs MachineClientId and TokenEndpoint are missing: redeploy with `make deploy`")
+	}
+	d, err := api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &pool, ClientId: &id})
+	if err != nil {
+		return nil, fmt.Errorf("read the machine client %s (cognito-idp:DescribeUserPoolClient): %w", id, err)
+	}
+	m := &e2e.Machine{TokenURL: out["TokenEndpoint"], ClientID: id, ClientSecret: aws.ToString(d.UserPoolClient.ClientSecret)}
+	for _, sc := range d.UserPoolClient.AllowedOAuthScopes {
+		if rs, ok := strings.CutSuffix(sc, "/"+scope.PetsRead); ok {
+			m.ResourceServer = rs
+		}
+	}
+	if m.ClientSecret == "" || m.ResourceServer == "" {
+		return nil, fmt.Errorf("machine client %s has no secret or no %s scope: redeploy with `make deploy`", id, scope.PetsRead)
+	}
+	return m, nil
 }

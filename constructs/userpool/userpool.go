@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Group is a user pool group.
@@ -53,6 +55,12 @@ type Props struct {
 	DeletionProtection bool
 	// RemovalPolicy of the pool. Default: DESTROY.
 	RemovalPolicy awscdk.RemovalPolicy
+	// ResourceServerID identifies the resource server whose scopes machine
+	// clients get ("<id>/pets.read"). Default: scope.DefaultResourceServer.
+	ResourceServerID string
+	// MachineAccessTokenMinutes is the lifetime of the machine client's access
+	// tokens; client credentials issue no ID or refresh tokens. Default: 60.
+	MachineAccessTokenMinutes float64
 }
 
 // UserPool exposes what New made.
@@ -62,6 +70,13 @@ type UserPool struct {
 	Client awscognito.UserPoolClient
 	Domain awscognito.UserPoolDomain
 	Groups map[string]awscognito.UserPoolGroup
+	// ResourceServer declares the scopes machine clients may be granted.
+	ResourceServer awscognito.UserPoolResourceServer
+	// MachineClient is the confidential client of service callers: client
+	// credentials only, with a generated secret that never leaves Cognito.
+	MachineClient awscognito.UserPoolClient
+	// MachineScopes are the full scopes MachineClient may request, e.g. "petstore/pets.read".
+	MachineScopes []string
 }
 
 var prefixRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
@@ -97,8 +112,17 @@ func (p *Props) Validate() error {
 			}
 		}
 	}
+	if p.ResourceServerID != "" && !resourceServerRE.MatchString(p.ResourceServerID) {
+		return fmt.Errorf("userpool: ResourceServerID %q: want 1-256 printable ASCII characters without space, '\"' or '\\' (Cognito's rule)", p.ResourceServerID)
+	}
+	if p.MachineAccessTokenMinutes != 0 && (p.MachineAccessTokenMinutes < 5 || p.MachineAccessTokenMinutes > 1440) {
+		return fmt.Errorf("userpool: MachineAccessTokenMinutes %v: want 5 to 1440 (Cognito's limits)", p.MachineAccessTokenMinutes)
+	}
 	return nil
 }
+
+// resourceServerRE is the identifier pattern of CreateResourceServer.
+var resourceServerRE = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
 
 func plan(s string) string {
 	if s == "" {
@@ -210,7 +234,52 @@ func New(scope constructs.Construct, id string, props *Props) *UserPool {
 		}
 		groups[g.Name] = awscognito.NewUserPoolGroup(c, jsii.String(g.Name), gp)
 	}
-	return &UserPool{Construct: c, Pool: pool, Client: client, Domain: domain, Groups: groups}
+	rs, machine, machineScopes := addMachineClient(pool, &p)
+	return &UserPool{Construct: c, Pool: pool, Client: client, Domain: domain, Groups: groups,
+		ResourceServer: rs, MachineClient: machine, MachineScopes: machineScopes}
+}
+
+// addMachineClient makes the resource server and the client-credentials
+// client. The allowed scopes are written out literally (not as a Ref of the
+// resource server) so the template, its tests and the local run read them as
+// they are; an explicit dependency orders the creation instead.
+func addMachineClient(pool awscognito.UserPool, p *Props) (awscognito.UserPoolResourceServer, awscognito.UserPoolClient, []string) {
+	if p.ResourceServerID == "" {
+		p.ResourceServerID = scope.DefaultResourceServer
+	}
+	if p.MachineAccessTokenMinutes == 0 {
+		p.MachineAccessTokenMinutes = 60
+	}
+	rs := pool.AddResourceServer(jsii.String("ResourceServer"), &awscognito.UserPoolResourceServerOptions{
+		Identifier:                 jsii.String(p.ResourceServerID),
+		UserPoolResourceServerName: jsii.String("PetStore"),
+		Scopes: &[]awscognito.ResourceServerScope{
+			awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{ScopeName: jsii.String(scope.PetsRead), ScopeDescription: jsii.String("Read pets")}),
+			awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{ScopeName: jsii.String(scope.PetsWrite), ScopeDescription: jsii.String("Read and create pets")}),
+		},
+	})
+	scopes := []string{scope.Resource(p.ResourceServerID, scope.PetsRead), scope.Resource(p.ResourceServerID, scope.PetsWrite)}
+	oauthScopes := make([]awscognito.OAuthScope, len(scopes))
+	for i, s := range scopes {
+		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s))
+	}
+	machine := pool.AddClient(jsii.String("MachineClient"), &awscognito.UserPoolClientOptions{
+		GenerateSecret: jsii.Bool(true),
+		// Set explicitly: without ExplicitAuthFlows Cognito enables SRP and
+		// custom auth. CDK always adds ALLOW_REFRESH_TOKEN_AUTH, the one flow
+		// that is no sign-in, so the list is refresh only.
+		AuthFlows: &awscognito.AuthFlow{UserPassword: jsii.Bool(false), UserSrp: jsii.Bool(false), Custom: jsii.Bool(false), AdminUserPassword: jsii.Bool(false)},
+		OAuth: &awscognito.OAuthSettings{
+			Flows:  &awscognito.OAuthFlows{ClientCredentials: jsii.Bool(true)},
+			Scopes: &oauthScopes,
+		},
+		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
+		PreventUserExistenceErrors: jsii.Bool(true),
+		EnableTokenRevocation:      jsii.Bool(true),
+		AccessTokenValidity:        awscdk.Duration_Minutes(&p.MachineAccessTokenMinutes),
+	})
+	machine.Node().AddDependency(rs)
+	return rs, machine, scopes
 }
 
 func mfa(s string) awscognito.Mfa {

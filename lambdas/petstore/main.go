@@ -30,6 +30,8 @@ func main() {
 		Store:      &pets.DynamoStore{DB: dynamodb.NewFromConfig(cfg), Table: table},
 		AdminScope: os.Getenv("ADMIN_SCOPE"),
 		Log:        log,
+		// RESOURCE_SERVER names the machine scopes; see Handler.ResourceServer.
+		ResourceServer: os.Getenv("RESOURCE_SERVER"),
 	}
 	lambda.Start(h.Handle)
 }

@@ -75,7 +75,12 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{tpl: tpl, idp: idp, clientID: "client123", now: time.Now()}
 	pool := tpl.OfType("AWS::Cognito::UserPool")[0]
 	tpl.Attrs[pool+".ProviderURL"] = idp.Server.URL + "/pool"
-	tpl.Refs[tpl.OfType("AWS::Cognito::UserPoolClient")[0]] = f.clientID
+	for i, id := range tpl.OfType("AWS::Cognito::UserPoolClient") {
+		tpl.Refs[id] = fmt.Sprintf("client%d", i) // the machine client's, as the stack maps each by logical id
+		if i == 0 {
+			tpl.Refs[id] = f.clientID // logical ids sort the user client ("...Client...") before "...MachineClient..."
+		}
+	}
 	for _, id := range tpl.OfType("AWS::Lambda::Function") {
 		env, _ := json.Marshal(tpl.Resources[id].Properties["Environment"])
 		switch {

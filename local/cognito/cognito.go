@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -22,16 +23,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/secure-api-go/apigw-jwt/internal/procs"
+	"github.com/secure-api-go/apigw-jwt/local/oauth"
 	"github.com/secure-api-go/apigw-jwt/local/template"
 )
 
-// Local is a running cognito-local with one pool and client.
+// Local is a running cognito-local with one pool and its clients.
 type Local struct {
 	*procs.Proc
 	Endpoint string
 	API      *cip.Client
 	PoolID   string
+	// ClientID is the user app client's (the one without client credentials).
 	ClientID string
+	// MachineClientID is the client-credentials client's, "" if the template has none.
+	MachineClientID string
+	// Clients maps each client's template logical id to its local id.
+	Clients map[string]string
 	// Issuer equals the iss of the tokens it issues.
 	Issuer string
 }
@@ -97,12 +104,12 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	return &Local{Proc: p, Endpoint: endpoint, API: api}, nil
 }
 
-// Setup creates the pool, its app client and groups as the template declares them.
+// Setup creates the pool, its app clients and groups as the template declares them.
 func (l *Local) Setup(ctx context.Context, t *template.Template) error {
 	pools := t.OfType("AWS::Cognito::UserPool")
 	clients := t.OfType("AWS::Cognito::UserPoolClient")
-	if len(pools) != 1 || len(clients) != 1 {
-		return fmt.Errorf("cognito: want one user pool and one client in the template, found %d and %d", len(pools), len(clients))
+	if len(pools) != 1 || len(clients) == 0 {
+		return fmt.Errorf("cognito: want one user pool and at least one client in the template, found %d and %d", len(pools), len(clients))
 	}
 	pp := t.Resources[pools[0]].Properties
 	in := &cip.CreateUserPoolInput{PoolName: aws.String("local")}
@@ -118,28 +125,50 @@ func (l *Local) Setup(ctx context.Context, t *template.Template) error {
 	l.PoolID = *pool.UserPool.Id
 	l.Issuer = l.Endpoint + "/" + l.PoolID
 
-	cp := t.Resources[clients[0]].Properties
-	cin := &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String("local")}
-	for _, f := range list(cp["ExplicitAuthFlows"]) {
-		cin.ExplicitAuthFlows = append(cin.ExplicitAuthFlows, types.ExplicitAuthFlowsType(fmt.Sprint(f)))
-	}
-	if v, ok := cp["IdTokenValidity"].(float64); ok {
-		cin.IdTokenValidity = aws.Int32(int32(v))
-	}
-	if v, ok := cp["AccessTokenValidity"].(float64); ok {
-		cin.AccessTokenValidity = aws.Int32(int32(v))
-	}
-	if u, ok := cp["TokenValidityUnits"].(map[string]any); ok {
-		cin.TokenValidityUnits = &types.TokenValidityUnitsType{
-			IdToken: types.TimeUnitsType(fmt.Sprint(u["IdToken"])), AccessToken: types.TimeUnitsType(fmt.Sprint(u["AccessToken"])),
-			RefreshToken: types.TimeUnitsType(fmt.Sprint(u["RefreshToken"])),
+	l.Clients = map[string]string{}
+	for _, logicalID := range clients {
+		cp := t.Resources[logicalID].Properties
+		cin := &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String(logicalID)}
+		for _, f := range list(cp["ExplicitAuthFlows"]) {
+			cin.ExplicitAuthFlows = append(cin.ExplicitAuthFlows, types.ExplicitAuthFlowsType(fmt.Sprint(f)))
+		}
+		if v, ok := cp["IdTokenValidity"].(float64); ok {
+			cin.IdTokenValidity = aws.Int32(int32(v))
+		}
+		if v, ok := cp["AccessTokenValidity"].(float64); ok {
+			cin.AccessTokenValidity = aws.Int32(int32(v))
+		}
+		if u, ok := cp["TokenValidityUnits"].(map[string]any); ok {
+			unit := func(k string) types.TimeUnitsType { s, _ := u[k].(string); return types.TimeUnitsType(s) }
+			cin.TokenValidityUnits = &types.TokenValidityUnitsType{IdToken: unit("IdToken"), AccessToken: unit("AccessToken"), RefreshToken: unit("RefreshToken")}
+		}
+		// What the local token endpoint checks: the secret, the grant, the scopes.
+		cin.GenerateSecret = cp["GenerateSecret"] == true
+		machine := false
+		for _, f := range list(cp["AllowedOAuthFlows"]) {
+			cin.AllowedOAuthFlows = append(cin.AllowedOAuthFlows, types.OAuthFlowType(fmt.Sprint(f)))
+			machine = machine || f == "client_credentials"
+		}
+		for _, sc := range list(cp["AllowedOAuthScopes"]) {
+			cin.AllowedOAuthScopes = append(cin.AllowedOAuthScopes, fmt.Sprint(sc))
+		}
+		cin.AllowedOAuthFlowsUserPoolClient = cp["AllowedOAuthFlowsUserPoolClient"] == true
+		client, err := l.API.CreateUserPoolClient(ctx, cin)
+		if err != nil {
+			return fmt.Errorf("cognito: create client %s: %w", logicalID, err)
+		}
+		id := *client.UserPoolClient.ClientId
+		l.Clients[logicalID] = id
+		switch {
+		case machine && l.MachineClientID == "":
+			l.MachineClientID = id
+		case !machine && l.ClientID == "":
+			l.ClientID = id
 		}
 	}
-	client, err := l.API.CreateUserPoolClient(ctx, cin)
-	if err != nil {
-		return fmt.Errorf("cognito: create client: %w", err)
+	if l.ClientID == "" {
+		return fmt.Errorf("cognito: the template has no user app client (one without client_credentials)")
 	}
-	l.ClientID = *client.UserPoolClient.ClientId
 
 	for _, id := range t.OfType("AWS::Cognito::UserPoolGroup") {
 		gp := t.Resources[id].Properties
@@ -152,6 +181,40 @@ func (l *Local) Setup(ctx context.Context, t *template.Template) error {
 		}
 	}
 	return nil
+}
+
+// OAuthClient describes a client as the token endpoint needs it: secret,
+// flows, scopes and access token lifetime, read from cognito-local on each
+// call as Cognito reads its own configuration.
+func (l *Local) OAuthClient(ctx context.Context, id string) (oauth.Client, error) {
+	out, err := l.API.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &l.PoolID, ClientId: &id})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return oauth.Client{}, fmt.Errorf("%w: %s", oauth.ErrUnknownClient, id)
+	}
+	if err != nil {
+		return oauth.Client{}, err
+	}
+	c := out.UserPoolClient
+	oc := oauth.Client{ID: id, Secret: aws.ToString(c.ClientSecret), Scopes: c.AllowedOAuthScopes}
+	for _, f := range c.AllowedOAuthFlows {
+		oc.Flows = append(oc.Flows, string(f))
+	}
+	if c.AccessTokenValidity != nil {
+		unit := time.Hour // Cognito's default unit
+		if c.TokenValidityUnits != nil {
+			switch c.TokenValidityUnits.AccessToken {
+			case types.TimeUnitsTypeSeconds:
+				unit = time.Second
+			case types.TimeUnitsTypeMinutes:
+				unit = time.Minute
+			case types.TimeUnitsTypeDays:
+				unit = 24 * time.Hour
+			}
+		}
+		oc.TokenTTL = time.Duration(*c.AccessTokenValidity) * unit
+	}
+	return oc, nil
 }
 
 // CreateUser makes a confirmed user with a permanent password in groups.

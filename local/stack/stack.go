@@ -32,12 +32,15 @@ import (
 	"github.com/secure-api-go/apigw-jwt/local/apigw"
 	"github.com/secure-api-go/apigw-jwt/local/cognito"
 	"github.com/secure-api-go/apigw-jwt/local/lambdahost"
+	"github.com/secure-api-go/apigw-jwt/local/oauth"
 	"github.com/secure-api-go/apigw-jwt/local/template"
 )
 
 // Ports; 0 picks a free one.
 type Ports struct {
 	HTTPAPI, RESTAPI, Cognito, DynamoDB, Lambda int
+	// Token serves the OAuth2 token endpoint (/oauth2/token).
+	Token int
 }
 
 // Options configure Start.
@@ -78,6 +81,16 @@ type Endpoints struct {
 	JWKSURI         string `json:"jwksUri"`
 	Region          string `json:"region"`
 	Users           []User `json:"users"`
+	// TokenEndpoint is Cognito's /oauth2/token stand-in (client credentials).
+	TokenEndpoint string         `json:"tokenEndpoint,omitempty"`
+	MachineClient *MachineClient `json:"machineClient,omitempty"`
+}
+
+// MachineClient is the client-credentials client; the file holding its secret is 0600.
+type MachineClient struct {
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+	Scopes       []string `json:"scopes"`
 }
 
 // Stack is the running system.
@@ -121,6 +134,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}()
 	if err := os.MkdirAll(filepath.Join(o.StateDir, "logs"), 0o755); err != nil {
+		return s, err
+	}
+	// endpoints.json holds passwords and the machine client's secret.
+	if err := os.Chmod(o.StateDir, 0o700); err != nil {
 		return s, err
 	}
 	if err := s.acquireLock(); err != nil {
@@ -208,7 +225,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	pool := t.OfType("AWS::Cognito::UserPool")[0]
 	t.Refs[pool] = s.Cognito.PoolID
 	t.Attrs[pool+".ProviderURL"] = s.Cognito.Issuer
-	t.Refs[t.OfType("AWS::Cognito::UserPoolClient")[0]] = s.Cognito.ClientID
+	for logicalID, id := range s.Cognito.Clients {
+		t.Refs[logicalID] = id
+	}
 	var functions []lambdahost.Function
 	for _, id := range goFns {
 		env, err := s.functionEnv(id)
@@ -225,7 +244,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return s, err
 	}
 
-	step(7, "starting the API Gateway emulators")
+	step(7, "starting the API Gateway emulators and the OAuth2 token endpoint")
 	apiOpts := apigw.Options{Invoker: s.Host, Log: func(format string, a ...any) {
 		fmt.Fprintf(logFile(o.StateDir, "apigateway"), time.Now().Format(time.RFC3339)+" "+format+"\n", a...)
 	}}
@@ -250,12 +269,39 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		UserPoolID: s.Cognito.PoolID, ClientID: s.Cognito.ClientID, Issuer: s.Cognito.Issuer,
 		JWKSURI: s.Cognito.Issuer + "/.well-known/jwks.json", Region: "us-east-1", Users: users,
 	}
+	if s.Cognito.MachineClientID != "" {
+		if err := s.serveTokenEndpoint(ctx); err != nil {
+			return s, err
+		}
+	}
 	s.EndpointsFile = filepath.Join(o.StateDir, "endpoints.json")
 	b, _ := json.MarshalIndent(s.Endpoints, "", "  ")
 	if err := os.WriteFile(s.EndpointsFile, append(b, '\n'), 0o600); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// serveTokenEndpoint starts the local /oauth2/token (cognito-local has none)
+// and records it and the machine client in Endpoints.
+func (s *Stack) serveTokenEndpoint(ctx context.Context) error {
+	key, err := oauth.CognitoLocalKey(s.opts.ModuleRoot)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/oauth2/token", &oauth.Server{Issuer: s.Cognito.Issuer, Key: key, KeyID: oauth.CognitoLocalKeyID, Clients: s.Cognito.OAuthClient})
+	base, err := s.serve(s.opts.Ports.Token, mux)
+	if err != nil {
+		return err
+	}
+	m, err := s.Cognito.OAuthClient(ctx, s.Cognito.MachineClientID)
+	if err != nil {
+		return fmt.Errorf("machine client %s: %w", s.Cognito.MachineClientID, err)
+	}
+	s.Endpoints.TokenEndpoint = base + "/oauth2/token"
+	s.Endpoints.MachineClient = &MachineClient{ClientID: m.ID, ClientSecret: m.Secret, Scopes: m.Scopes}
+	return nil
 }
 
 // Stop ends every process and server it started and removes endpoints.json.

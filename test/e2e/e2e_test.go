@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/local/stack"
 )
 
@@ -56,6 +59,7 @@ func TestLocalStack(t *testing.T) {
 	if ran < 24 {
 		t.Fatalf("only %d steps ran", ran)
 	}
+	t.Run("make token", func(t *testing.T) { checkMakeToken(t, root, s) })
 
 	// A second local run on the same state dir refuses to half-start.
 	if _, err := stack.Start(ctx, stack.Options{ModuleRoot: root, StateDir: filepath.Dir(s.EndpointsFile)}); err == nil || !strings.Contains(err.Error(), "already active") {
@@ -84,7 +88,7 @@ func checkEndpointsFile(t *testing.T, s *stack.Stack) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"httpApiUrl", "restApiUrl", "cognitoEndpoint", "userPoolId", "clientId", "issuer", "jwksUri", "region", "users"} {
+	for _, k := range []string{"httpApiUrl", "restApiUrl", "cognitoEndpoint", "userPoolId", "clientId", "issuer", "jwksUri", "region", "users", "tokenEndpoint", "machineClient"} {
 		if m[k] == nil || m[k] == "" {
 			t.Errorf("endpoints.json lacks %s", k)
 		}
@@ -96,6 +100,23 @@ func checkEndpointsFile(t *testing.T, s *stack.Stack) {
 	}
 	if !strings.HasSuffix(fmt.Sprint(m["restApiUrl"]), "/prod") {
 		t.Errorf("restApiUrl lacks the stage: %v", m["restApiUrl"])
+	}
+	mc, _ := m["machineClient"].(map[string]any)
+	if mc["clientId"] == "" || mc["clientId"] == m["clientId"] || mc["clientSecret"] == "" || asJSON(mc["scopes"]) != `["petstore/pets.read","petstore/pets.write"]` {
+		t.Errorf("machineClient %v", mc)
+	}
+	if !strings.HasSuffix(fmt.Sprint(m["tokenEndpoint"]), "/oauth2/token") {
+		t.Errorf("tokenEndpoint %v", m["tokenEndpoint"])
+	}
+	// The file holds passwords and a client secret: owner only.
+	for path, want := range map[string]os.FileMode{s.EndpointsFile: 0o600, filepath.Dir(s.EndpointsFile): 0o700} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
 	}
 	users, _ := m["users"].([]any)
 	if len(users) != 2 {
@@ -116,7 +137,17 @@ func LocalTarget(root string, s *stack.Stack) Target {
 	for _, u := range e.Users {
 		creds[u.Username] = Credentials{u.Username, u.Password}
 	}
+	var machine *Machine
+	if m := e.MachineClient; m != nil {
+		machine = &Machine{TokenURL: e.TokenEndpoint, ClientID: m.ClientID, ClientSecret: m.ClientSecret}
+		for _, sc := range m.Scopes {
+			if rs, ok := strings.CutSuffix(sc, "/"+scope.PetsRead); ok {
+				machine.ResourceServer = rs
+			}
+		}
+	}
 	return Target{
+		Machine:    machine,
 		HTTPAPIURL: e.HTTPAPIURL, RESTAPIURL: e.RESTAPIURL, CognitoEndpoint: e.CognitoEndpoint, Region: e.Region, ClientID: e.ClientID,
 		Admin: creds["adminuser"], Regular: creds["regularuser"],
 		ExpiredToken: func(fresh string) (string, error) { return expire(root, fresh) },
@@ -155,4 +186,67 @@ func expire(root, fresh string) (string, error) {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = "CognitoLocal"
 	return tok.SignedString(key)
+}
+
+func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// checkMakeToken runs the command behind `make token` against the running
+// local stack: tokens for a user and the machine client that the APIs
+// accept, the claims view, and each error as one line.
+func checkMakeToken(t *testing.T, root string, s *stack.Stack) {
+	bin := filepath.Join(t.TempDir(), "token")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(root, "cmd", "token")).CombinedOutput(); err != nil {
+		t.Fatalf("build cmd/token: %v\n%s", err, out)
+	}
+	run := func(password string, args ...string) (stdout, stderr string, err error) {
+		cmd := exec.Command(bin, append([]string{"-endpoints", s.EndpointsFile}, args...)...)
+		cmd.Env = append(os.Environ(), "PASSWORD="+password)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err = cmd.Run()
+		return strings.TrimSpace(o.String()), strings.TrimSpace(e.String()), err
+	}
+	get := func(url, token string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	id, stderr, err := run("", "-user", "adminuser")
+	if err != nil || claimOf(id, "cognito:username") != "adminuser" || claimOf(id, "token_use") != "id" {
+		t.Fatalf("USER=adminuser: %v %s\n%s", err, stderr, id)
+	}
+	if code := get(s.Endpoints.HTTPAPIURL+"/AdminUser", id); code != 200 {
+		t.Errorf("adminuser's token from make token: /AdminUser %d", code)
+	}
+	claims, stderr, err := run("", "-user", "regularuser", "-format", "claims")
+	if err != nil || !strings.Contains(claims, `"cognito:username": "regularuser"`) || !strings.Contains(stderr, "NOT verified") {
+		t.Errorf("FORMAT=claims: %v\nstdout %s\nstderr %s", err, claims, stderr)
+	}
+	machine, stderr, err := run("", "-client", "machine", "-scope", "petstore/pets.read")
+	if err != nil || claimOf(machine, "scope") != "petstore/pets.read" || claimOf(machine, "client_id") != s.Endpoints.MachineClient.ClientID {
+		t.Fatalf("CLIENT=machine: %v %s\n%s", err, stderr, machine)
+	}
+	if code := get(s.Endpoints.RESTAPIURL+"/pets", machine); code != 200 {
+		t.Errorf("machine token from make token: GET /pets %d", code)
+	}
+	for _, tt := range []struct {
+		name, password string
+		args           []string
+		want           string
+	}{
+		{"unknown user", "", []string{"-user", "ghost"}, "unknown user"},
+		{"wrong password", "Wrong-password-1!", []string{"-user", "regularuser"}, "wrong password"},
+		{"scope not allowed", "", []string{"-client", "machine", "-scope", "petstore/pets.admin"}, "scope not allowed"},
+	} {
+		out, stderr, err := run(tt.password, tt.args...)
+		if err == nil || out != "" || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") > 0 {
+			t.Errorf("%s: err %v, stdout %q, stderr %q: want one line with %q", tt.name, err, out, stderr, tt.want)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // Target is what the scenario runs against.
@@ -37,6 +42,15 @@ type Target struct {
 	// the V2 trigger). cognito-local cannot add scopes to access tokens, so
 	// only a deployed stack sets it.
 	AccessTokens bool
+	// Machine is the client-credentials client; nil skips the machine matrix.
+	Machine *Machine
+}
+
+// Machine is a machine-to-machine client and where it gets tokens.
+type Machine struct {
+	TokenURL, ClientID, ClientSecret string
+	// ResourceServer is the identifier its scopes start with ("petstore").
+	ResourceServer string
 }
 
 // Credentials of a user.
@@ -219,6 +233,8 @@ func (r *runner) run(ctx context.Context) {
 		r.skip("scoped access-token matrix", "local Cognito cannot scope them")
 	}
 
+	r.machineMatrix(ctx)
+
 	if r.t.ExpiredToken == nil {
 		r.skip("expired token (HTTP and REST)", "needs a token older than its validity")
 		return
@@ -287,4 +303,77 @@ func claimOf(token, claim string) string {
 	json.Unmarshal(b, &m)
 	s, _ := m[claim].(string)
 	return s
+}
+
+// machineMatrix: client-credentials tokens from the token endpoint against
+// both APIs - the read scope reads, only the write scope creates, a wrong
+// secret gets no token, and the group routes stay closed to machines.
+func (r *runner) machineMatrix(ctx context.Context) {
+	m := r.t.Machine
+	if m == nil {
+		r.skip("machine-to-machine matrix", "no machine client")
+		return
+	}
+	h, rest := r.t.HTTPAPIURL, r.t.RESTAPIURL
+	readScope, writeScope := scope.Resource(m.ResourceServer, scope.PetsRead), scope.Resource(m.ResourceServer, scope.PetsWrite)
+	token := func(step, sc string) string {
+		start := time.Now()
+		cc := clientcredentials.Config{ClientID: m.ClientID, ClientSecret: m.ClientSecret, TokenURL: m.TokenURL, Scopes: []string{sc}, AuthStyle: oauth2.AuthStyleInHeader}
+		tok, err := cc.Token(ctx)
+		ok := err == nil && claimOf(tok.AccessToken, "scope") == sc && claimOf(tok.AccessToken, "client_id") == m.ClientID
+		r.record(step, "token", errOr(err, yes(ok)), start, ok)
+		if !ok {
+			return ""
+		}
+		return "Bearer " + tok.AccessToken
+	}
+	read := token("client credentials: token with "+readScope, readScope)
+	write := token("client credentials: token with "+writeScope, writeScope)
+
+	start := time.Now()
+	status, code := r.tokenError(ctx, m.TokenURL, m.ClientID, "not-"+m.ClientSecret)
+	got := fmt.Sprint(status)
+	if code != "invalid_client" {
+		got += " (" + code + ")"
+	}
+	r.record("client credentials with a wrong secret: invalid_client", "401", got, start, got == "401")
+
+	if read != "" {
+		r.call(ctx, "REST GET /pets with the read token", "GET", rest+"/pets", read, "", 200, `"type":"dog"`)
+		r.call(ctx, "REST POST /pets with the read token (write scope needed)", "POST", rest+"/pets", read, `{"type":"cat","price":3}`, 403, "explicit deny")
+		r.call(ctx, "HTTP GET /AdminUser with the read token", "GET", h+"/AdminUser", read, "", 403, "Forbidden")
+		r.call(ctx, "HTTP GET /claims with the read token", "GET", h+"/claims", read, "", 200, `"client_id":"`+m.ClientID+`"`)
+	}
+	if write == "" {
+		return
+	}
+	created := r.call(ctx, "REST POST /pets with the write token", "POST", rest+"/pets", write, `{"type":"bird","price":7.5}`, 201, `"createdBy":"`+m.ClientID+`"`)
+	var pet struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal([]byte(created), &pet)
+	if pet.ID > 0 && read != "" {
+		body := r.call(ctx, fmt.Sprintf("REST GET /pets/%d with the read token", pet.ID), "GET", fmt.Sprintf("%s/pets/%d", rest, pet.ID), read, "", 200, `"type":"bird"`)
+		start = time.Now()
+		hidden := body != "" && !strings.Contains(body, "createdBy")
+		r.record("  ...createdBy shown only with the write scope", "hidden", map[bool]string{true: "hidden", false: "shown"}[hidden], start, hidden)
+	}
+}
+
+// tokenError asks the token endpoint for a token it should refuse and
+// returns the status and the OAuth2 error code.
+func (r *runner) tokenError(ctx context.Context, tokenURL, id, secret string) (int, string) {
+	req, _ := http.NewRequestWithContext(ctx, "POST", tokenURL, strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, "error"
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&e)
+	return resp.StatusCode, e.Error
 }

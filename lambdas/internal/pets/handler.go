@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,7 +23,11 @@ type Handler struct {
 	Store Store
 	// AdminScope lets its holders see createdBy on every pet. Default: none.
 	AdminScope string
-	Log        *slog.Logger
+	// ResourceServer names the machine clients' scopes: a machine client sees
+	// createdBy on the pets it created only while it holds
+	// "<ResourceServer>/pets.write". Default: none, so machine callers never see it.
+	ResourceServer string
+	Log            *slog.Logger
 }
 
 // Handle routes one REST API proxy event. Business errors are 4xx responses
@@ -63,6 +68,9 @@ func withResource(req events.APIGatewayProxyRequest) events.APIGatewayProxyReque
 type caller struct {
 	principal string
 	admin     bool
+	// machine: a client-credentials token, whose sub is its own client_id;
+	// writer: it holds the resource server's write scope.
+	machine, writer bool
 }
 
 func (h *Handler) caller(req events.APIGatewayProxyRequest) caller {
@@ -77,12 +85,20 @@ func (h *Handler) caller(req events.APIGatewayProxyRequest) caller {
 			}
 		}
 	}
+	clientID, _ := a["client_id"].(string)
+	tokenUse, _ := a["token_use"].(string)
+	c.machine = tokenUse == "access" && clientID != "" && clientID == c.principal
+	if h.ResourceServer != "" {
+		c.writer = slices.Contains(scope.Split(scopes), scope.Resource(h.ResourceServer, scope.PetsWrite))
+	}
 	return c
 }
 
-// public hides createdBy unless the caller created the pet or is an admin.
+// public hides createdBy unless the caller is an admin or created the pet
+// (a machine client only while it holds the write scope).
 func (c caller) public(p Pet) Pet {
-	if !c.admin && (c.principal == "" || p.CreatedBy != c.principal) {
+	owner := c.principal != "" && p.CreatedBy == c.principal && (!c.machine || c.writer)
+	if !c.admin && !owner {
 		p.CreatedBy = ""
 	}
 	return p

@@ -285,3 +285,55 @@ func TestBareProxyEventWithoutResource(t *testing.T) {
 		}
 	}
 }
+
+// TestMachineCreatedByVisibility: a machine client (client-credentials access
+// token, sub = client_id) sees createdBy on its own pets only while it holds
+// the write scope; users keep seeing their own; nobody sees another's.
+func TestMachineCreatedByVisibility(t *testing.T) {
+	store := newMemStore()
+	store.pets[4] = Pet{ID: 4, Type: "dog", Price: 10, CreatedBy: "machine1"}
+	store.pets[5] = Pet{ID: 5, Type: "cat", Price: 10, CreatedBy: "user-sub"}
+	h, _ := newHandler(store)
+	h.ResourceServer = "petstore"
+	machine := func(scopes string) map[string]any {
+		return map[string]any{"principalId": "machine1", "sub": "machine1", "client_id": "machine1", "token_use": "access", "scope": scopes}
+	}
+	tests := []struct {
+		name, petID string
+		auth        map[string]any
+		want        string
+	}{
+		{"machine with pets.write sees its own", "4", machine("petstore/pets.write"), "machine1"},
+		{"machine with both scopes sees its own", "4", machine("petstore/pets.read petstore/pets.write"), "machine1"},
+		{"machine with pets.read only does not", "4", machine("petstore/pets.read"), ""},
+		{"another resource server's write scope does not count", "4", machine("other/pets.write"), ""},
+		{"machine with pets.write does not see a user's", "5", machine("petstore/pets.write"), ""},
+		{"another machine client does not", "4", map[string]any{"principalId": "machine2", "client_id": "machine2", "token_use": "access", "scope": "petstore/pets.write"}, ""},
+		{"a user sees their own (access token)", "5", map[string]any{"principalId": "user-sub", "client_id": "userapp", "token_use": "access", "scope": "aws.cognito.signin.user.admin"}, "user-sub"},
+		{"a user sees their own (ID token)", "5", map[string]any{"principalId": "user-sub", "aud": "userapp", "token_use": "id", "scope": "regular-userapp"}, "user-sub"},
+		{"admin sees a machine's", "4", map[string]any{"principalId": "admin-sub", "scope": "admin-client123"}, "machine1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := loadEvent(t, "get-pet.json")
+			ev.Path, ev.PathParameters = "/pets/"+tt.petID, map[string]string{"petId": tt.petID}
+			ev.RequestContext.Authorizer = tt.auth
+			resp, _ := h.Handle(context.Background(), ev)
+			var p Pet
+			if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			if p.CreatedBy != tt.want {
+				t.Fatalf("createdBy %q, want %q", p.CreatedBy, tt.want)
+			}
+		})
+	}
+	// Without ResourceServer configured, a machine caller never sees createdBy.
+	h.ResourceServer = ""
+	ev := loadEvent(t, "get-pet.json")
+	ev.Path, ev.PathParameters = "/pets/4", map[string]string{"petId": "4"}
+	ev.RequestContext.Authorizer = machine("petstore/pets.write")
+	if resp, _ := h.Handle(context.Background(), ev); strings.Contains(resp.Body, "createdBy") {
+		t.Fatalf("no resource server configured, yet: %s", resp.Body)
+	}
+}
