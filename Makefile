@@ -12,7 +12,7 @@ export npm_config_fund := false
 export npm_config_audit := false
 
 CDK       := npx --no-install cdk
-LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore
+LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore jwksseed
 FUZZTIME  ?= 30s
 EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
 STACK     ?= SecureApiJwt
