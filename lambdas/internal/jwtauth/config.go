@@ -251,7 +251,11 @@ func (is Issuer) validate(prefix string, names map[string]string) error {
 		errs = append(errs, err)
 	}
 	if is.JWKSURI == "" {
-		errs = append(errs, fmt.Errorf("%w: %s is empty: set it to the issuer's jwks_uri, e.g. %s/.well-known/jwks.json", ErrConfig, name("jwks"), strings.TrimSuffix(is.Issuer, "/")))
+		base := strings.TrimSuffix(is.Issuer, "/")
+		if base == "" {
+			base = "<issuer>"
+		}
+		errs = append(errs, fmt.Errorf("%w: %s is empty: set it to the issuer's jwks_uri, e.g. %s/.well-known/jwks.json", ErrConfig, name("jwks"), base))
 	} else if err := CheckURL(name("jwks"), is.JWKSURI); err != nil {
 		errs = append(errs, err)
 	}
