@@ -83,7 +83,7 @@ fuzz: ## Fuzz the token and ARN parsing for FUZZTIME each (default 30s)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
 
-bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start and peak memory
+bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start with and without JWKS_JSON, peak memory
 	go test ./lambdas/internal/jwtauth/ -run '^$$' -bench . -benchmem -count 3
 	go test ./lambdas/authorizer/ -run '^$$' -bench ColdStart -benchtime 50x -count 3
 
