@@ -136,25 +136,37 @@ func (h *Handler) Handle(ctx context.Context, ev cfn.Event) (string, map[string]
 		counts[i] = len(keys)
 	}
 
-	data := map[string]any{}
-	total := 0
+	// A value fits when the variable stays within the environment budget and
+	// CloudFormation's 4096-byte limit on the whole response (where the value
+	// is a JSON string again, its quotes escaped) holds too.
+	attr := seedspec.AttrJWKS
+	if p.env == seedspec.EnvIssuers {
+		attr = seedspec.AttrIssuers
+	}
+	fits := func(value string, keys int) (envBytes, respBytes int, ok bool) {
+		envBytes = len(p.env) + len(value)
+		respBytes = responseSize(ev, physicalID, map[string]any{attr: value, seedspec.AttrKeyCount: strconv.Itoa(keys)})
+		return envBytes, respBytes, envBytes <= p.maxBytes && respBytes <= responseLimit
+	}
+	overBudget := func(issuer string, envBytes, respBytes int) {
+		log.Warn("no seed for this issuer: its keys would push the authorizer's environment past Lambda's 4 KB limit (or the response past CloudFormation's 4096 bytes); it will fetch them on its first token",
+			"issuer", issuer, "reason", "over_env_budget", "bytes", envBytes, "budget", p.maxBytes, "responseBytes", respBytes)
+	}
+	value, total := "", 0
 	switch p.env {
 	case seedspec.EnvJWKS:
-		value := ""
 		if seeds[0] != nil {
-			if size := len(seedspec.EnvJWKS) + len(seeds[0]); size <= p.maxBytes {
+			if envBytes, respBytes, ok := fits(string(seeds[0]), counts[0]); ok {
 				value, total = string(seeds[0]), counts[0]
 			} else {
-				log.Warn("no seed: the keys would push the authorizer's environment past Lambda's 4 KB limit; it will fetch them on its first token",
-					"issuer", p.issuers[0].Issuer, "reason", "over_env_budget", "bytes", size, "budget", p.maxBytes)
+				overBudget(p.issuers[0].Issuer, envBytes, respBytes)
 			}
 		}
-		data[seedspec.AttrJWKS] = value
 	case seedspec.EnvIssuers:
 		out := append([]seedspec.Issuer(nil), p.issuers...)
 		base, _ := json.Marshal(out)
-		if size := len(seedspec.EnvIssuers) + len(base); size > p.maxBytes {
-			return physicalID, nil, fmt.Errorf("%w: ISSUERS alone is %d bytes, over the %d the authorizer's 4 KB environment leaves for it: trust fewer issuers or shorten their audiences", ErrConfig, size, p.maxBytes)
+		if envBytes, respBytes, ok := fits(string(base), 0); !ok {
+			return physicalID, nil, fmt.Errorf("%w: ISSUERS alone is %d bytes (%d in the response), over the %d the authorizer's 4 KB environment leaves for it (or CloudFormation's %d-byte response): trust fewer issuers or shorten their audiences", ErrConfig, envBytes, respBytes, p.maxBytes, responseLimit)
 		}
 		// First come, first seeded: the stack lists its own issuer first.
 		for i := range out {
@@ -163,20 +175,29 @@ func (h *Handler) Handle(ctx context.Context, ev cfn.Event) (string, map[string]
 			}
 			out[i].JWKS = seeds[i]
 			b, _ := json.Marshal(out)
-			if size := len(seedspec.EnvIssuers) + len(b); size > p.maxBytes {
+			if envBytes, respBytes, ok := fits(string(b), total+counts[i]); !ok {
 				out[i].JWKS = nil
-				log.Warn("no seed for this issuer: its keys would push the authorizer's environment past Lambda's 4 KB limit; it will fetch them on its first token",
-					"issuer", out[i].Issuer, "reason", "over_env_budget", "bytes", size, "budget", p.maxBytes)
+				overBudget(out[i].Issuer, envBytes, respBytes)
 				continue
 			}
 			total += counts[i]
 		}
 		b, _ := json.Marshal(out)
-		data[seedspec.AttrIssuers] = string(b)
+		value = string(b)
 	}
-	data[seedspec.AttrKeyCount] = strconv.Itoa(total)
+	data := map[string]any{attr: value, seedspec.AttrKeyCount: strconv.Itoa(total)}
 	log.Info("seeded", "env", p.env, "keys", total, "issuers", len(p.issuers))
 	return physicalID, data, nil
+}
+
+// responseLimit is CloudFormation's limit on a custom resource response body.
+const responseLimit = 4096
+
+// responseSize is the size of the body cfn.LambdaWrap will PUT for data.
+func responseSize(ev cfn.Event, physicalID string, data map[string]any) int {
+	b, _ := json.Marshal(cfn.Response{Status: cfn.StatusSuccess, RequestID: ev.RequestID, LogicalResourceID: ev.LogicalResourceID,
+		StackID: ev.StackID, PhysicalResourceID: physicalID, Data: data})
+	return len(b)
 }
 
 type props struct {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -192,6 +194,43 @@ func TestFetchOutcomes(t *testing.T) {
 	}
 }
 
+// TestResponseStaysUnderCloudFormationsLimit: keys that fit the environment
+// budget but would make the response body pass 4096 bytes are not seeded
+// (CloudFormation would reject the response and fail the deploy).
+func TestResponseStaysUnderCloudFormationsLimit(t *testing.T) {
+	var doc struct{ Keys []map[string]any }
+	json.Unmarshal(jwksFile(t), &doc)
+	var keys []map[string]any
+	for i := 0; i < 9; i++ {
+		k := map[string]any{}
+		for f, v := range doc.Keys[i%2] {
+			k[f] = v
+		}
+		k["kid"] = "key-" + strconv.Itoa(i)
+		keys = append(keys, k)
+	}
+	body, _ := json.Marshal(map[string]any{"keys": keys})
+	reduced, _ := Reduce(body)
+	seed, _ := json.Marshal(map[string]any{"keys": reduced})
+	if len(seedspec.EnvJWKS)+len(seed) > 4096 {
+		t.Fatalf("test JWKS is %d bytes, want one that fits the environment", len(seed))
+	}
+	p := &idp{handler: serve(200, body)}
+	var logs bytes.Buffer
+	ev := loadEvent(t, "create.json")
+	ev.ResourceProperties[seedspec.PropMaxBytes] = "4096"
+	_, data, err := newHandler(p, &logs).Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[seedspec.AttrJWKS] != "" || !strings.Contains(logs.String(), `"responseBytes"`) {
+		t.Fatalf("seeded %d bytes; log:\n%s", len(data[seedspec.AttrJWKS].(string)), logs.String())
+	}
+	if n := responseSize(ev, "jwks-seed-AuthorizerJwksSeed", map[string]any{seedspec.AttrJWKS: string(seed), seedspec.AttrKeyCount: "9"}); n <= 4096 {
+		t.Fatalf("the full seed would make a %d-byte response: the test does not exercise the limit", n)
+	}
+}
+
 func TestIssuersSeedsInOrderWithinTheBudget(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -336,7 +375,11 @@ func TestCloudFormationResponse(t *testing.T) {
 				if r.Method != http.MethodPut {
 					t.Errorf("method %s", r.Method)
 				}
-				json.NewDecoder(r.Body).Decode(&got)
+				b, _ := io.ReadAll(r.Body)
+				if len(b) > 4096 {
+					t.Errorf("response body %d bytes, over CloudFormation's 4096", len(b))
+				}
+				json.Unmarshal(b, &got)
 			}))
 			defer cf.Close()
 			ev := loadEvent(t, tc.event)
