@@ -12,7 +12,7 @@ export npm_config_fund := false
 export npm_config_audit := false
 
 CDK       := npx --no-install cdk
-LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore
+LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore jwksseed
 FUZZTIME  ?= 30s
 EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
 STACK     ?= SecureApiJwt
@@ -92,7 +92,7 @@ fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME e
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)
 
-bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start and peak memory
+bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start with and without JWKS_JSON, peak memory
 	go test ./lambdas/internal/jwtauth/ -run '^$$' -bench . -benchmem -count 3
 	go test ./lambdas/authorizer/ -run '^$$' -bench ColdStart -benchtime 50x -count 3
 

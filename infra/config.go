@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
 // Config is every knob of the stack, typed and validated.
@@ -50,6 +51,8 @@ type Config struct {
 	AuthAudience                        []string
 	AuthTokenUse                        string // "" | id | access
 	AuthorizerReservedConcurrency       float64
+	// ExtraIssuers the REST authorizer trusts besides AuthIssuer (or the pool); no jwks.
+	ExtraIssuers []seedspec.Issuer
 
 	// ScopeClientID is the <clientId> in scope names "<group>-<clientId>"; "" = the stack's app client.
 	ScopeClientID string
@@ -89,6 +92,7 @@ var defaults = map[string]any{
 	"authAudience":                  []any{},
 	"authTokenUse":                  "",
 	"authorizerReservedConcurrency": 0.0,
+	"extraIssuers":                  []any{},
 	"scopeClientId":                 "",
 	"resourceServerId":              scope.DefaultResourceServer,
 	"corsOrigins":                   []any{},
@@ -273,6 +277,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	// API Gateway's own limit, checked here so the message names the context key.
 	c.RESTAuthorizerTTL = r.number("restAuthorizerTtl", 0, 3600, " seconds (API Gateway's limit)")
 	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, 1000, "")
+	c.ExtraIssuers = r.issuers("extraIssuers")
 
 	if !stackNameRE.MatchString(c.StackName) {
 		r.fail("stackName", "%q: want a letter, then letters, digits and hyphens (CloudFormation's rule)", c.StackName)
@@ -338,6 +343,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	if c.AuthJWKSURI != "" {
 		checkHTTPS(r, "authJwksUri", c.AuthJWKSURI)
 	}
+	checkExtraIssuers(r, c)
 	for _, o := range c.CorsOrigins {
 		u, err := url.Parse(o)
 		if o != "*" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/")) {
@@ -387,5 +393,72 @@ func checkHTTPS(r *reader, key, raw string) {
 	}
 	if u.Scheme != "https" {
 		r.fail(key, "%q must use https", raw)
+	}
+}
+
+// issuers reads a JSON list of {issuer, jwksUri, audiences, tokenUse?}, from
+// cdk.json (a list) or from -c (a JSON string). Unknown fields are errors, so
+// a misspelt "audience" is not silently dropped.
+func (r *reader) issuers(key string) []seedspec.Issuer {
+	raw := r.raw(key)
+	b, ok := raw.(string)
+	if !ok {
+		j, _ := json.Marshal(raw)
+		b = string(j)
+	}
+	dec := json.NewDecoder(strings.NewReader(b))
+	dec.DisallowUnknownFields()
+	var out []seedspec.Issuer
+	if err := dec.Decode(&out); err != nil {
+		r.fail(key, "%s is not a JSON list of {\"issuer\", \"jwksUri\", \"audiences\": [...], \"tokenUse\"?}: %v", b, err)
+		return nil
+	}
+	return out
+}
+
+// checkExtraIssuers: each extra issuer is https with an https JWKS (default
+// <issuer>/.well-known/jwks.json), names its audiences, and is neither listed
+// twice nor the authorizer's own issuer (tokens of one issuer are checked
+// against one key set). The pool's issuer is known only after deploy; the
+// seed resource refuses a repeat of it then.
+func checkExtraIssuers(r *reader, c *Config) {
+	const key = "extraIssuers"
+	seen := map[string]bool{}
+	for i := range c.ExtraIssuers {
+		e := &c.ExtraIssuers[i]
+		e.Issuer, e.JWKSURI, e.TokenUse = strings.TrimSpace(e.Issuer), strings.TrimSpace(e.JWKSURI), strings.TrimSpace(e.TokenUse)
+		name := fmt.Sprintf("%s[%d]", key, i)
+		if e.Issuer == "" {
+			r.fail(name, "issuer is empty: give the exact iss of that IdP's tokens, e.g. https://example.eu.auth0.com/")
+			continue
+		}
+		if len(e.JWKS) > 0 {
+			r.fail(name, "has jwks: leave it out, the stack fetches the keys at deploy time")
+		}
+		checkHTTPS(r, name+".issuer", e.Issuer)
+		if e.JWKSURI == "" {
+			e.JWKSURI = strings.TrimSuffix(e.Issuer, "/") + "/.well-known/jwks.json"
+		}
+		checkHTTPS(r, name+".jwksUri", e.JWKSURI)
+		var auds []string
+		for _, a := range e.Audiences {
+			if a = strings.TrimSpace(a); a != "" {
+				auds = append(auds, a)
+			}
+		}
+		e.Audiences = auds
+		if len(auds) == 0 {
+			r.fail(name, "audiences is empty for issuer %s: give the aud (or client_id) that IdP puts in tokens for this API", e.Issuer)
+		}
+		if e.TokenUse != "" && e.TokenUse != "id" && e.TokenUse != "access" {
+			r.fail(name, "tokenUse %q: want id, access or nothing", e.TokenUse)
+		}
+		if seen[e.Issuer] {
+			r.fail(name, "issuer %s is listed twice: list each issuer once, with all its audiences", e.Issuer)
+		}
+		seen[e.Issuer] = true
+		if c.AuthIssuer != "" && e.Issuer == c.AuthIssuer {
+			r.fail(name, "issuer %s is already authIssuer, the authorizer's own issuer: remove it from extraIssuers", e.Issuer)
+		}
 	}
 }

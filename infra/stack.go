@@ -14,12 +14,14 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/constructs/golambda"
 	"github.com/secure-api-go/apigw-jwt/constructs/httpapi"
+	"github.com/secure-api-go/apigw-jwt/constructs/jwksseed"
 	"github.com/secure-api-go/apigw-jwt/constructs/monitoring"
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
 // Stack exposes the parts, for tests and for extension.
@@ -32,6 +34,8 @@ type Stack struct {
 	Functions  map[string]*golambda.GoLambda
 	Monitoring *monitoring.Monitoring
 	AdminScope string
+	// Seed fills the authorizer's keys (JWKS_JSON, or ISSUERS with extraIssuers) at deploy time.
+	Seed *jwksseed.Seed
 }
 
 // Output keys of the stack; `make smoke` and the README read them.
@@ -154,6 +158,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
 	}
+	s.Seed = seedAuthorizerKeys(stack, authEnv, cfg, retention)
+	s.Functions["jwksseed"] = s.Seed.Lambda
 	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
 	ttl := cfg.RESTAuthorizerTTL
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
@@ -224,6 +230,24 @@ func AuthorizerRules(adminScope string, userAudiences []string, resourceServer s
 		{Method: "POST", Resource: "/pets", Scopes: []string{adminScope, scope.Resource(resourceServer, scope.PetsWrite)}},
 	})
 	return string(b)
+}
+
+// seedAuthorizerKeys adds the JWKS seed and rewrites env to use it. With one
+// issuer env keeps ISSUER/JWKS_URI/AUDIENCE/TOKEN_USE and gains JWKS_JSON;
+// with extraIssuers those four become one ISSUERS list (the stack's issuer
+// first), built by the seed so each issuer's jwks is a JSON object in it.
+// Either value is valid JSON, or "" for JWKS_JSON when there is no seed.
+func seedAuthorizerKeys(stack awscdk.Stack, env map[string]*string, cfg *Config, retention awslogs.RetentionDays) *jwksseed.Seed {
+	issuers := []seedspec.Issuer{{Issuer: *env["ISSUER"], JWKSURI: *env["JWKS_URI"], Audiences: strings.Split(*env["AUDIENCE"], ","), TokenUse: cfg.AuthTokenUse}}
+	if len(cfg.ExtraIssuers) > 0 {
+		issuers = append(issuers, cfg.ExtraIssuers...)
+		for _, k := range []string{"ISSUER", "JWKS_URI", "AUDIENCE", "TOKEN_USE"} {
+			delete(env, k)
+		}
+	}
+	seed := jwksseed.New(stack, "AuthorizerJwksSeed", &jwksseed.Props{Issuers: issuers, OtherEnv: env, LogRetention: retention})
+	env[seed.Env] = seed.Value
+	return seed
 }
 
 func retentionDays(days int) awslogs.RetentionDays {

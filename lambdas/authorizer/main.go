@@ -2,7 +2,9 @@
 //
 // With -event it runs the handler once on an event file instead, reading the
 // same environment, and prints the policy or the error: the local stand-in
-// for the Auth0 guide's lambda-local.
+// for the Auth0 guide's lambda-local. Exit codes: 0 policy printed, 1 the
+// token was refused ("error: Unauthorized") or a fault, 2 bad configuration
+// (every problem listed once, on stderr) or a bad event file.
 package main
 
 import (
@@ -11,10 +13,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/tokenauth"
 )
 
@@ -25,15 +29,35 @@ func main() {
 	log := tokenauth.NewLogger()
 	h, err := tokenauth.NewFromEnv(os.Getenv, log)
 	if err != nil {
-		log.Error("configuration", "error", err.Error())
-		fmt.Fprintln(os.Stderr, "authorizer:", err)
-		os.Exit(1)
+		problems := configProblems(err)
+		if *eventFile == "" {
+			// In Lambda: one JSON line in the function's log, then an init error.
+			log.Error("configuration", "problems", problems)
+		} else {
+			fmt.Fprintf(os.Stderr, "authorizer: %d configuration problem(s):\n", len(problems))
+			for _, p := range problems {
+				fmt.Fprintln(os.Stderr, "  -", p)
+			}
+		}
+		os.Exit(2)
 	}
 	if *eventFile == "" {
 		lambda.Start(h.Handle)
 		return
 	}
 	os.Exit(invokeOnce(h, *eventFile))
+}
+
+// configProblems lists the problems of a configuration error (errors.Join
+// of every one found), without the repeated "authorizer configuration:" prefix.
+func configProblems(err error) []string {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimPrefix(strings.TrimSpace(line), jwtauth.ErrConfig.Error()+": "); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func invokeOnce(h *tokenauth.Handler, path string) int {

@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,9 +20,11 @@ import (
 )
 
 // buildAndEvent builds the real authorizer binary, starts a loopback JWKS
-// (over TLS when tlsJWKS, trusted through SSL_CERT_FILE), and writes an
-// event carrying a valid token.
-func buildAndEvent(tb testing.TB, tlsJWKS bool) (bin, event string, env []string) {
+// and writes an event carrying a valid token. jwks is how the binary gets
+// its keys: "http" and "https" (trusted through SSL_CERT_FILE) fetch them,
+// "seeded" passes them in JWKS_JSON as the deploy-time custom resource does.
+// The IdP counts the JWKS requests.
+func buildAndEvent(tb testing.TB, jwks string) (bin, event string, env []string, idp *testjwt.IdP) {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin = filepath.Join(dir, "bootstrap")
@@ -45,54 +49,117 @@ func buildAndEvent(tb testing.TB, tlsJWKS bool) (bin, event string, env []string
 	event = filepath.Join(dir, "event.json")
 	os.WriteFile(event, ev, 0o644)
 	env = []string{"ISSUER=" + issuer, "AUDIENCE=c1", `SCOPE_RULES=[{"method":"POST","resource":"/pets","scopes":["admin-c1"]}]`}
-	if !tlsJWKS {
-		return bin, event, append(env, "JWKS_URI="+idp.JWKSURI())
+	switch jwks {
+	case "http":
+		return bin, event, append(env, "JWKS_URI="+idp.JWKSURI()), idp
+	case "seeded":
+		seed, _ := json.Marshal(map[string]any{"keys": []map[string]string{testjwt.JWK("k1", &idp.Key.PublicKey)}})
+		return bin, event, append(env, "JWKS_URI="+idp.JWKSURI(), "JWKS_JSON="+string(seed)), idp
 	}
 	srv := httptest.NewTLSServer(idp.Server.Config.Handler)
 	tb.Cleanup(srv.Close)
 	bundle := filepath.Join(dir, "ca.pem")
 	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
-	return bin, event, append(env, "JWKS_URI="+srv.URL+"/.well-known/jwks.json", "SSL_CERT_FILE="+bundle)
+	return bin, event, append(env, "JWKS_URI="+srv.URL+"/.well-known/jwks.json", "SSL_CERT_FILE="+bundle), idp
 }
 
 func TestInvokeOnce(t *testing.T) {
-	bin, event, env := buildAndEvent(t, false)
+	bin, event, env, idp := buildAndEvent(t, "http")
+	// A seed holding another kid only: the token's kid must then be fetched.
+	other, err := testjwt.New("k0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	seed, _ := json.Marshal(map[string]any{"keys": []map[string]string{testjwt.JWK("k0", &other.Key.PublicKey)}})
+	seedEnv := append(slices.Clone(env), "JWKS_JSON="+string(seed))
+	tests := []struct {
+		name         string
+		env          []string
+		wantCode     int
+		wantOut      []string
+		wantRequests int64
+	}{
+		{"valid token, JWKS fetched", env, 0, []string{`"principalId": "s1"`, `"Effect": "Allow"`}, 1},
+		{"valid token, kid not in JWKS_JSON: fetched at once", seedEnv, 0, []string{`"Effect": "Allow"`}, 1},
+		{"refused token", append(slices.Clone(env), "AUDIENCE=other"), 1, []string{"error: Unauthorized"}, 1},
+		{"every configuration problem, once", []string{"ISSUER=https://x", "TOKEN_ISSUER=https://y", "JWKS_URI=http://idp.example.com/jwks", "JWKS_JSON={", "SCOPE_RULES=nope"}, 2,
+			[]string{"5 configuration problem(s)", "TOKEN_ISSUER is an alias of ISSUER", "must use https", "AUDIENCE is empty", "JWKS_JSON is not a usable JWKS", "SCOPE_RULES"}, 0},
+		{"ISSUERS beside ISSUER", []string{"ISSUER=https://x", `ISSUERS=[{"issuer":"https://x","jwksUri":"https://x/jwks","audiences":["a"]}]`}, 2,
+			[]string{"1 configuration problem(s)", "ISSUERS and ISSUER are both set"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idp.Requests.Store(0)
+			cmd := exec.Command(bin, "-event", event)
+			cmd.Env = tt.env
+			out, err := cmd.CombinedOutput()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d\n%s", code, tt.wantCode, out)
+			}
+			for _, w := range tt.wantOut {
+				if n := strings.Count(string(out), w); n != 1 {
+					t.Fatalf("output holds %q %d times, want once:\n%s", w, n, out)
+				}
+			}
+			if n := idp.Requests.Load(); n != tt.wantRequests {
+				t.Fatalf("%d JWKS requests, want %d", n, tt.wantRequests)
+			}
+		})
+	}
+}
+
+// TestSeededColdStartMakesNoRequest: with JWKS_JSON the first token of a
+// fresh process is verified without any JWKS request.
+func TestSeededColdStartMakesNoRequest(t *testing.T) {
+	bin, event, env, idp := buildAndEvent(t, "seeded")
 	cmd := exec.Command(bin, "-event", event)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if err != nil || !strings.Contains(string(out), `"Effect": "Allow"`) {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), `"principalId": "s1"`) || !strings.Contains(string(out), `"Effect": "Allow"`) {
-		t.Fatalf("output %s", out)
-	}
-	cmd = exec.Command(bin, "-event", event)
-	cmd.Env = []string{"ISSUER=https://x", "JWKS_URI=http://idp.example.com/jwks", "AUDIENCE=c1"}
-	out, err = cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "must use https") {
-		t.Fatalf("bad configuration not reported at start: %v %s", err, out)
+	if n := idp.Requests.Load(); n != 0 {
+		t.Fatalf("seeded cold start made %d JWKS requests, want 0", n)
 	}
 }
 
-// BenchmarkColdStart measures a whole process: start, configuration, first
-// JWKS fetch over loopback (plain HTTP, and HTTPS with the CA bundle and a
-// TLS handshake), verification and the printed policy. It reports the peak
-// resident memory of the process as peak-MB.
+// BenchmarkColdStart measures a whole process: start, configuration, the
+// keys (a JWKS fetch over loopback plain HTTP, over HTTPS with the CA bundle
+// and a TLS handshake, or JWKS_JSON with no fetch), verification and the
+// printed policy. It reports the median run (median-ms), the JWKS requests
+// per run (jwks-req/op) and the peak resident memory (peak-MB).
 func BenchmarkColdStart(b *testing.B) {
-	b.Run("http", func(b *testing.B) { coldStart(b, false) })
-	b.Run("https", func(b *testing.B) { coldStart(b, true) })
+	for _, jwks := range []string{"http", "https", "seeded"} {
+		b.Run(jwks, func(b *testing.B) { coldStart(b, jwks) })
+	}
 }
 
-func coldStart(b *testing.B, tlsJWKS bool) {
-	bin, event, env := buildAndEvent(b, tlsJWKS)
+func coldStart(b *testing.B, jwks string) {
+	bin, event, env, idp := buildAndEvent(b, jwks)
+	idp.Requests.Store(0)
+	var runs []time.Duration
 	for b.Loop() {
 		cmd := exec.Command(bin, "-event", event)
 		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
+		t0 := time.Now()
+		out, err := cmd.CombinedOutput()
+		runs = append(runs, time.Since(t0))
+		if err != nil {
 			b.Fatalf("%v\n%s", err, out)
 		}
 	}
 	b.StopTimer()
+	slices.Sort(runs)
+	b.ReportMetric(float64(runs[len(runs)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(idp.Requests.Load())/float64(len(runs)), "jwks-req/op")
 	if mb, ok := peakMB(bin, event, env); ok {
 		b.ReportMetric(mb, "peak-MB")
 	}

@@ -18,9 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -108,6 +110,8 @@ type Stack struct {
 	dynalite *procs.Dynalite
 	servers  []*http.Server
 	stopOnce sync.Once
+	// authorizerJWKSRequests counts the authorizer's JWKS fetches (seed.go).
+	authorizerJWKSRequests atomic.Int64
 }
 
 // ErrAlreadyRunning means another local run holds the lock.
@@ -228,6 +232,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	for logicalID, id := range s.Cognito.Clients {
 		t.Refs[logicalID] = id
 	}
+	// JWKS seed (seed.go): the seed custom resources run now, as on create,
+	// so the authorizer's environment below resolves to the pool's keys.
+	seedFns, err := s.runJWKSSeeds(ctx, binaries)
+	if err != nil {
+		return s, err
+	}
+	goFns = slices.DeleteFunc(goFns, func(id string) bool { return seedFns[id] })
+	// End of the JWKS seed step.
 	var functions []lambdahost.Function
 	for _, id := range goFns {
 		env, err := s.functionEnv(id)
@@ -239,6 +251,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			timeout = time.Duration(v) * time.Second
 		}
 		functions = append(functions, lambdahost.Function{Name: id, Binary: binaries[id], Env: env, Timeout: timeout, Instances: o.Instances})
+	}
+	if err := s.countAuthorizerJWKS(functions); err != nil { // seed.go
+		return s, err
 	}
 	if err := s.Host.Start(functions); err != nil {
 		return s, err

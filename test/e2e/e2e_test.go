@@ -42,6 +42,7 @@ func TestLocalStack(t *testing.T) {
 		}
 	}()
 	checkEndpointsFile(t, s)
+	checkFirstTokenWithoutJWKS(t, ctx, root, s)
 
 	target := LocalTarget(root, s)
 	var out bytes.Buffer

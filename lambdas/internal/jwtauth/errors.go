@@ -1,6 +1,9 @@
 package jwtauth
 
-import "errors"
+import (
+	"errors"
+	"unicode/utf8"
+)
 
 // Token errors: the caller's token is not acceptable. The authorizer answers
 // them all with "Unauthorized" (401); the distinct sentinels feed reason codes.
@@ -10,12 +13,16 @@ var (
 	ErrAlgorithm    = errors.New("algorithm not allowed")
 	ErrNoKeyID      = errors.New("token has no kid header")
 	ErrUnknownKey   = errors.New("no key for kid")
+	ErrWeakKey      = errors.New("key for kid refused when the JWKS was loaded")
+	ErrCrit         = errors.New("crit header names extensions this verifier does not understand")
 	ErrSignature    = errors.New("signature invalid")
 	ErrExpired      = errors.New("token expired")
 	ErrNotYetValid  = errors.New("token not valid yet")
+	ErrClaimType    = errors.New("time claim is not a JSON number")
 	ErrIssuer       = errors.New("issuer not trusted")
 	ErrAudience     = errors.New("audience not accepted")
 	ErrTokenUse     = errors.New("token_use not accepted")
+	ErrScope        = errors.New("scope claim invalid")
 	ErrClaims       = errors.New("claims invalid")
 	ErrInvalidToken = errors.New("invalid token")
 )
@@ -43,6 +50,10 @@ var reasons = []struct {
 }{
 	{ErrKeySource, "jwks_unavailable"},
 	{ErrTooLarge, "token_too_large"},
+	{ErrCrit, "crit"},
+	{ErrClaimType, "claim_type"},
+	{ErrScope, "scope"},
+	{ErrWeakKey, "weak_key"},
 	{ErrMalformed, "malformed"},
 	{ErrAlgorithm, "algorithm"},
 	{ErrNoKeyID, "no_kid"},
@@ -54,4 +65,21 @@ var reasons = []struct {
 	{ErrAudience, "audience"},
 	{ErrTokenUse, "token_use"},
 	{ErrClaims, "claims"},
+}
+
+// MaxLogValue bounds every attacker-chosen value (kid, iss, aud, error
+// details) written to a log, so one denial never writes more than a few KB.
+const MaxLogValue = 256
+
+// Clip cuts s to at most MaxLogValue bytes, on a UTF-8 boundary, marking the cut.
+func Clip(s string) string {
+	if len(s) <= MaxLogValue {
+		return s
+	}
+	const mark = "...(cut)"
+	n := MaxLogValue - len(mark)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + mark
 }

@@ -13,27 +13,37 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/time/rate"
 )
 
 // Verifier checks tokens. It is safe for concurrent use; keys and verified
 // tokens are cached across Lambda invocations.
 type Verifier struct {
-	cfg    Config
-	parser *jwt.Parser
-	store  *keyStore
-	cache  *tokenCache
+	cfg     Config
+	parser  *jwt.Parser
+	issuers map[string]*issuer
+	cache   *tokenCache
 
-	mu sync.Mutex
-	kf keyfunc.Keyfunc // created on first use, so cold start does no network I/O
+	gen       atomic.Uint64 // bumps when any issuer's key set changes
+	cacheHits atomic.Uint64
+	fetches   atomic.Uint64
 }
 
-// New validates cfg and returns a Verifier. It does not contact the JWKS yet.
+// issuer is one trusted issuer: its keys, audiences and token use apply to
+// its tokens alone.
+type issuer struct {
+	Issuer
+	keys *keySource
+	kf   keyfunc.Keyfunc
+}
+
+// New validates cfg and returns a Verifier. It makes no request: seeded keys
+// (JWKS, Issuers[i].JWKS) are loaded now, the others on first use.
 func New(cfg Config) (*Verifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -51,15 +61,33 @@ func New(cfg Config) (*Verifier, error) {
 			},
 		}
 	}
+	// No WithIssuer: the token's iss selects the issuer by exact match (keyFor).
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(cfg.Algorithms),
-		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(cfg.Now),
 	)
-	return &Verifier{cfg: cfg, parser: parser, store: newKeyStore(), cache: newTokenCache(cfg.CacheSize)}, nil
+	v := &Verifier{cfg: cfg, parser: parser, issuers: map[string]*issuer{}, cache: newTokenCache(cfg.CacheSize)}
+	for _, is := range cfg.issuers() {
+		src := newKeySource(is.JWKSURI, cfg, &v.gen, &v.fetches)
+		if len(is.JWKS) > 0 {
+			if err := src.seed(is.JWKS); err != nil {
+				return nil, fmt.Errorf("%w: JWKS seed of %s: %v", ErrConfig, is.Issuer, err)
+			}
+		}
+		kf, err := keyfunc.New(keyfunc.Options{
+			Ctx:          context.Background(),
+			Storage:      src,
+			UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: keyfunc for %s: %v", ErrConfig, is.Issuer, err)
+		}
+		v.issuers[is.Issuer] = &issuer{Issuer: is, keys: src, kf: kf}
+	}
+	return v, nil
 }
 
 // Verify checks the raw JWT (without "Bearer ") and returns its claims. The
@@ -71,22 +99,29 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	now := v.cfg.Now()
 	// The cache key hashes the token in place: no copy of a token per call.
 	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
-	if c, ok := v.cache.get(key, now, v.store.generation()); ok {
+	if c, ok := v.cache.get(key, now, v.gen.Load()); ok {
+		v.cacheHits.Add(1)
 		return c, nil
 	}
 
 	claims := &Claims{}
+	var is *issuer
 	var gen uint64
 	var genStable bool
-	tok, err := v.parser.ParseWithClaims(token, claims, v.keyFor(ctx, &gen, &genStable))
+	tok, err := v.parser.ParseWithClaims(token, claims, v.keyFor(ctx, &is, &gen, &genStable))
 	if err != nil {
 		return nil, v.classify(tok, err)
 	}
-	if err := v.checkAudience(claims); err != nil {
+	if err := is.checkAudience(claims); err != nil {
 		return nil, err
 	}
-	if v.cfg.TokenUse != "" && claims.TokenUse != v.cfg.TokenUse {
-		return nil, fmt.Errorf("%w: got %q, want %q", ErrTokenUse, claims.TokenUse, v.cfg.TokenUse)
+	// Cognito's token_use is id or access; anything else (a refresh token's
+	// claims, a made-up value) is refused even when no particular use is required.
+	if claims.TokenUse != "" && claims.TokenUse != "id" && claims.TokenUse != "access" {
+		return nil, fmt.Errorf("%w: got %q, want id or access", ErrTokenUse, Clip(claims.TokenUse))
+	}
+	if is.TokenUse != "" && claims.TokenUse != is.TokenUse {
+		return nil, fmt.Errorf("%w: got %q, want %q", ErrTokenUse, claims.TokenUse, is.TokenUse)
 	}
 	if claims.Subject == "" {
 		return nil, fmt.Errorf("%w: sub is missing", ErrClaims)
@@ -99,40 +134,46 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 
 // checkAudience accepts aud (string or array) holding a configured audience;
 // a token without aud (Cognito access tokens) must carry an accepted client_id.
-func (v *Verifier) checkAudience(c *Claims) error {
+func (is *issuer) checkAudience(c *Claims) error {
 	if len(c.Audience) > 0 {
 		for _, a := range c.Audience {
-			if slices.Contains(v.cfg.Audiences, a) {
+			if slices.Contains(is.Audiences, a) {
 				return nil
 			}
 		}
-		return fmt.Errorf("%w: aud %q", ErrAudience, []string(c.Audience))
+		return fmt.Errorf("%w: aud %s", ErrAudience, Clip(fmt.Sprintf("%q", []string(c.Audience))))
 	}
-	if c.ClientID != "" && slices.Contains(v.cfg.Audiences, c.ClientID) {
+	if c.ClientID != "" && slices.Contains(is.Audiences, c.ClientID) {
 		return nil
 	}
 	return fmt.Errorf("%w: no accepted aud or client_id", ErrAudience)
 }
 
+// ours are the sentinels keyFor and Claims return; golang-jwt wraps them.
+var ours = []error{ErrKeySource, ErrNoKeyID, ErrUnknownKey, ErrWeakKey, ErrCrit, ErrIssuer, ErrClaimType, ErrScope, ErrClaims}
+
 func (v *Verifier) classify(tok *jwt.Token, err error) error {
+	for _, o := range ours {
+		if errors.Is(err, o) {
+			return err
+		}
+	}
+	if errors.Is(err, jwt.ErrTokenSignatureInvalid) || errors.Is(err, jwt.ErrTokenUnverifiable) {
+		if tok != nil && tok.Header != nil {
+			if alg, _ := tok.Header["alg"].(string); !slices.Contains(v.cfg.Algorithms, alg) {
+				return fmt.Errorf("%w: %q", ErrAlgorithm, Clip(alg))
+			}
+		}
+	}
 	switch {
-	case errors.Is(err, ErrKeySource), errors.Is(err, ErrNoKeyID), errors.Is(err, ErrUnknownKey):
-		return err
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		if tok != nil && tok.Header != nil {
-			if alg, _ := tok.Header["alg"].(string); !slices.Contains(v.cfg.Algorithms, alg) {
-				return fmt.Errorf("%w: %q", ErrAlgorithm, alg)
-			}
-		}
 		return fmt.Errorf("%w: %v", ErrSignature, err)
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return fmt.Errorf("%w: %v", ErrExpired, err)
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return fmt.Errorf("%w: %v", ErrNotYetValid, err)
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return fmt.Errorf("%w: %v", ErrIssuer, err)
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing), errors.Is(err, jwt.ErrTokenInvalidClaims):
 		return fmt.Errorf("%w: %v", ErrClaims, err)
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
@@ -141,69 +182,45 @@ func (v *Verifier) classify(tok *jwt.Token, err error) error {
 	return fmt.Errorf("%w: %v", ErrInvalidToken, err)
 }
 
-// keyFor picks the key by kid only: jwk, jku and x5u headers are never used.
-// It reports the key-set generation the key came from; stable is false when
-// the set changed during the lookup, and then the result is not cached.
-func (v *Verifier) keyFor(ctx context.Context, gen *uint64, stable *bool) jwt.Keyfunc {
+// keyFor refuses a crit header (RFC 7515 section 4.1.11: this verifier
+// understands no extension, and golang-jwt ignores crit), selects the issuer
+// by the unverified iss (exact match; an unknown one costs no request), and
+// picks that issuer's key by kid only: jwk, jku and x5u headers are never
+// used. It reports the key-set generation the key came from; stable is false
+// when the set changed during the lookup, and then the result is not cached.
+func (v *Verifier) keyFor(ctx context.Context, sel **issuer, gen *uint64, stable *bool) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if crit, ok := t.Header["crit"]; ok {
+			return nil, fmt.Errorf("%w: %s", ErrCrit, Clip(fmt.Sprint(crit)))
+		}
+		iss := t.Claims.(*Claims).Issuer
+		if iss == "" {
+			return nil, fmt.Errorf("%w: iss is missing", ErrClaims)
+		}
+		is := v.issuers[iss]
+		if is == nil {
+			return nil, fmt.Errorf("%w: %q", ErrIssuer, Clip(iss))
+		}
+		*sel = is
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, ErrNoKeyID
 		}
-		kf := v.keyfunc()
-		before := v.store.generation()
-		key, err := kf.KeyfuncCtx(ctx)(t)
+		before := v.gen.Load()
+		key, err := is.kf.KeyfuncCtx(ctx)(t)
 		if err == nil {
-			*gen = v.store.generation()
+			*gen = v.gen.Load()
 			*stable = *gen == before || before == 0
 			return key, nil
 		}
-		if ok, lastErr := v.store.health(); !ok {
-			return nil, fmt.Errorf("%w: %v", ErrKeySource, lastErr)
+		for _, o := range []error{ErrKeySource, ErrWeakKey, ErrUnknownKey} {
+			if errors.Is(err, o) {
+				return nil, err
+			}
 		}
-		return nil, fmt.Errorf("%w %q", ErrUnknownKey, kid)
+		// keyfunc refused the key: its alg or use does not fit the token.
+		return nil, fmt.Errorf("%w %q: %v", ErrUnknownKey, Clip(kid), err)
 	}
-}
-
-func (v *Verifier) keyfunc() keyfunc.Keyfunc {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.kf != nil {
-		return v.kf
-	}
-	ctx := context.Background()
-	remote, err := jwkset.NewStorageFromHTTP(v.cfg.JWKSURI, jwkset.HTTPClientStorageOptions{
-		Client:                    v.cfg.HTTPClient,
-		Ctx:                       ctx,
-		HTTPTimeout:               v.cfg.HTTPTimeout,
-		NoErrorReturnFirstHTTPReq: true, // an outage surfaces per token as ErrKeySource
-		RefreshErrorHandler:       v.store.failed,
-		RefreshInterval:           v.cfg.RefreshInterval,
-		Storage:                   v.store,
-	})
-	if err == nil {
-		var client jwkset.Storage
-		client, err = jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-			HTTPURLs:       map[string]jwkset.Storage{v.cfg.JWKSURI: remote},
-			PrioritizeHTTP: true,
-			// jwkset uses this deadline for the wait and the refresh request alike;
-			// a wait longer than it is refused at once, so nothing queues.
-			RateLimitWaitMax:  v.cfg.HTTPTimeout,
-			RefreshUnknownKID: rate.NewLimiter(rate.Every(v.cfg.RefreshMinInterval), 1),
-		})
-		if err == nil {
-			v.kf, err = keyfunc.New(keyfunc.Options{
-				Ctx:          ctx,
-				Storage:      client,
-				UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
-			})
-		}
-	}
-	if err != nil {
-		// Only a malformed URL gets here, and validate has ruled that out.
-		panic(fmt.Sprintf("jwtauth: JWKS client: %v", err))
-	}
-	return v.kf
 }
 
 // lazyRoots is the default transport with the CA pool loaded on first use

@@ -127,6 +127,7 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"wrong iss", sign(t, k, with(idClaims(), "iss", "https://evil.example"), nil), nil, ErrIssuer},
 		{"trailing-slash iss", sign(t, k, with(idClaims(), "iss", testIssuer+"/"), nil), nil, ErrIssuer},
 		{"no iss", sign(t, k, with(idClaims(), "iss", nil), nil), nil, ErrClaims},
+		{"iss of another type", sign(t, k, with(idClaims(), "iss", 7), nil), nil, ErrMalformed},
 		{"wrong aud", sign(t, k, with(idClaims(), "aud", "other-client"), nil), nil, ErrAudience},
 		{"aud present but wrong, client_id right", sign(t, k, with(idClaims(), "aud", "other", "client_id", testClientID), nil), nil, ErrAudience},
 		{"access token of another client", sign(t, k, with(accessClaims(), "client_id", "other"), nil), nil, ErrAudience},
@@ -144,6 +145,18 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"two segments", parts[0] + "." + parts[1], nil, ErrMalformed},
 		{"empty", "", nil, ErrMalformed},
 		{"scope of wrong type", sign(t, k, with(idClaims(), "scope", 42), nil), nil, ErrMalformed},
+		{"crit header", sign(t, k, idClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{"exp"} }), nil, ErrCrit},
+		{"empty crit header", sign(t, k, idClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{} }), nil, ErrCrit},
+		{"exp as a string of digits", sign(t, k, with(idClaims(), "exp", fmt.Sprint(testNow.Add(time.Hour).Unix())), nil), nil, ErrClaimType},
+		{"nbf as a string", sign(t, k, with(idClaims(), "nbf", "0"), nil), nil, ErrClaimType},
+		{"iat as a string", sign(t, k, with(idClaims(), "iat", fmt.Sprint(testNow.Unix())), nil), nil, ErrClaimType},
+		{"exp null", sign(t, k, with(idClaims(), "exp", json.RawMessage("null")), nil), nil, ErrClaimType},
+		{"iat true", sign(t, k, with(idClaims(), "iat", true), nil), nil, ErrClaimType},
+		{"token_use refresh, TOKEN_USE unset", sign(t, k, with(idClaims(), "token_use", "refresh"), nil), nil, ErrTokenUse},
+		{"token_use ID (wrong case)", sign(t, k, with(idClaims(), "token_use", "ID"), nil), nil, ErrTokenUse},
+		{"scp element with a space", sign(t, k, with(accessClaims(), "scp", []string{"pets.read admin-client123"}), nil), nil, ErrScope},
+		{"scope array element with a tab", sign(t, k, with(accessClaims(), "scope", []string{"a\tadmin-client123"}), nil), nil, ErrScope},
+		{"scp empty element", sign(t, k, with(accessClaims(), "scp", []string{""}), nil), nil, ErrScope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

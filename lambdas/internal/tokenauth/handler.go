@@ -38,12 +38,10 @@ type Handler struct {
 // Config reads the authorizer's whole configuration from the environment:
 // jwtauth.ConfigFromEnv's variables plus SCOPE_RULES.
 func Config(getenv func(string) string) (jwtauth.Config, []policy.Rule, error) {
+	// Every problem is reported at once, so one deploy fixes them all.
 	cfg, err := jwtauth.ConfigFromEnv(getenv)
-	if err != nil {
-		return cfg, nil, err
-	}
-	rules, err := policy.ParseRules(getenv("SCOPE_RULES"))
-	return cfg, rules, err
+	rules, rerr := policy.ParseRules(getenv("SCOPE_RULES"))
+	return cfg, rules, errors.Join(err, rerr)
 }
 
 // NewFromEnv builds a Handler from the environment, failing on bad configuration.
@@ -52,6 +50,7 @@ func NewFromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) 
 	if err != nil {
 		return nil, err
 	}
+	cfg.Log = log
 	v, err := jwtauth.New(cfg)
 	if err != nil {
 		return nil, err
@@ -73,24 +72,25 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	}
 	arn, err := policy.ParseMethodARN(ev.MethodArn)
 	if err != nil {
-		log.Error("fault", "reason", "bad_method_arn", "error", err.Error())
+		log.Error("fault", "reason", "bad_method_arn", "error", jwtauth.Clip(err.Error()))
 		return none, ErrFault
 	}
 	claims, err := h.Verifier.Verify(ctx, token)
 	if err != nil {
 		reason := jwtauth.Reason(err)
+		// The error text names claims and kids, never the token itself, and is
+		// cut to jwtauth.MaxLogValue bytes: a denial never writes more than a few KB.
 		if errors.Is(err, jwtauth.ErrKeySource) {
-			log.Error("fault", "reason", reason, "error", err.Error())
+			log.Error("fault", "reason", reason, "error", jwtauth.Clip(err.Error()))
 			return none, ErrFault
 		}
-		// The error text names claims and kids, never the token itself.
-		log.Info("denied", "reason", reason, "error", err.Error())
+		log.Info("denied", "reason", reason, "error", jwtauth.Clip(err.Error()))
 		return none, ErrUnauthorized
 	}
 	scopes := claims.Scopes()
 	tok := policy.Token{Scopes: scopes, Audience: claims.Audience, ClientID: claims.ClientID}
 	resp, granted := policy.Build(claims.Subject, arn, tok, h.Rules, Context(claims, scopes))
-	log.Info("allowed", "sub", claims.Subject, "jti", claims.ID, "method", arn.Verb+" /"+arn.Path, "grantedMethods", granted)
+	log.Info("allowed", "sub", jwtauth.Clip(claims.Subject), "jti", jwtauth.Clip(claims.ID), "method", jwtauth.Clip(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
 	return resp, nil
 }
 

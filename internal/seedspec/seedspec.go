@@ -1,0 +1,53 @@
+// Package seedspec is the contract between the stack, the jwksseed custom
+// resource and the local run: the resource's property and attribute names and
+// the shape of one trusted issuer (an element of the authorizer's ISSUERS).
+// It has no dependencies, so the infra, the Lambda and the local run share it.
+package seedspec
+
+import "encoding/json"
+
+// ResourceType is the CloudFormation type of the seed custom resource.
+const ResourceType = "Custom::JwksSeed"
+
+// Properties of the custom resource.
+const (
+	// PropIssuers is the list of issuers to seed, in the authorizer's order.
+	PropIssuers = "Issuers"
+	// PropEnv names the authorizer variable the result fills: EnvJWKS or EnvIssuers.
+	PropEnv = "Env"
+	// PropMaxBytes is what that variable (name plus value) may take of the
+	// authorizer's 4 KB environment, the other variables already counted.
+	PropMaxBytes = "MaxBytes"
+)
+
+// Authorizer variables the seed fills.
+const (
+	EnvJWKS    = "JWKS_JSON"
+	EnvIssuers = "ISSUERS"
+)
+
+// Attributes the resource returns (Fn::GetAtt). Only the one matching PropEnv is set.
+const (
+	// AttrJWKS is the reduced JWKS of the single issuer as a JSON string, or ""
+	// when there is no seed (over the budget, or the IdP did not answer).
+	AttrJWKS = "Jwks"
+	// AttrIssuers is the whole ISSUERS value: the issuers as given, each with
+	// a "jwks" object when its keys fit the budget.
+	AttrIssuers = "Issuers"
+	// AttrKeyCount is the number of keys seeded in all, as a string (for logs and tests).
+	AttrKeyCount = "KeyCount"
+)
+
+// EnvLimit is Lambda's limit on the total size of a function's environment
+// variables (names and values), in bytes.
+const EnvLimit = 4096
+
+// Issuer is one trusted issuer: an element of the authorizer's ISSUERS and
+// of the extraIssuers context key (which has no jwks).
+type Issuer struct {
+	Issuer    string          `json:"issuer"`
+	JWKSURI   string          `json:"jwksUri"`
+	Audiences []string        `json:"audiences"`
+	TokenUse  string          `json:"tokenUse,omitempty"`
+	JWKS      json.RawMessage `json:"jwks,omitempty"`
+}
