@@ -157,6 +157,10 @@ func (h *Handler) create(ctx context.Context, req events.APIGatewayProxyRequest)
 		// Only reachable if the method lost its authorizer: refuse rather than store anonymous pets.
 		return message(401, "Unauthorized")
 	}
+	ct, _ := header(req, "Content-Type")
+	if err := CheckContentType(ct); err != nil {
+		return message(415, err.Error())
+	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		var err error

@@ -285,3 +285,71 @@ func TestBareProxyEventWithoutResource(t *testing.T) {
 		}
 	}
 }
+
+// strictBodyCases are POST /pets requests API Gateway's model validation may
+// let through (it checks only the content types the method lists, and its
+// JSON parser is not ours): each must be refused with nothing written. The
+// same table runs against the in-memory store and against dynalite.
+var strictBodyCases = []struct {
+	name, contentType, body string
+	wantStatus              int
+	want                    string
+}{
+	{"text/plain", "text/plain", `{"type":"dog","price":1}`, 415, "application/json"},
+	{"form", "application/x-www-form-urlencoded", `type=dog&price=1`, 415, "application/json"},
+	{"missing content type", "", `{"type":"dog","price":1}`, 415, "missing"},
+	{"json suffix type", "application/problem+json", `{"type":"dog","price":1}`, 415, "not accepted"},
+	{"utf-16 charset", "application/json; charset=utf-16", `{"type":"dog","price":1}`, 415, "charset=utf-8"},
+	{"other parameter", "application/json; profile=x", `{"type":"dog","price":1}`, 415, "charset=utf-8"},
+	{"garbled content type", "application/json; ;;", `{"type":"dog","price":1}`, 415, "not a media type"},
+	{"upper-case keys", "application/json", `{"TYPE":"cat","PRICE":2}`, 400, `unknown field "TYPE"; keys are case-sensitive: use "type"`},
+	{"mixed-case key", "application/json", `{"type":"cat","Price":2}`, 400, `use "price"`},
+	{"duplicated key", "application/json", `{"type":"dog","price":1,"type":"emu"}`, 400, `key "type" appears twice`},
+	{"duplicated price", "application/json", `{"price":1,"type":"dog","price":2}`, 400, `key "price" appears twice`},
+	{"trailing data", "application/json", `{"type":"dog","price":1} x`, 400, "nothing after it"},
+	{"trailing object", "application/json", `{"type":"dog","price":1}{}`, 400, "nothing after it"},
+	{"unterminated", "application/json", `{"type":"dog","price":1`, 400, "invalid JSON"},
+}
+
+func TestCreateStrictBodies(t *testing.T) {
+	for _, tt := range strictBodyCases {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore()
+			h, _ := newHandler(store)
+			resp, err := h.Handle(context.Background(), strictEvent(t, tt.contentType, tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, resp.Body)
+			}
+			if msg := decodeMessage(t, resp.Body); !strings.Contains(msg, tt.want) {
+				t.Fatalf("message %q, want it to mention %q", msg, tt.want)
+			}
+			if store.writes != 0 || len(store.pets) != 3 {
+				t.Fatalf("refused body wrote %d pets", store.writes)
+			}
+		})
+	}
+}
+
+func TestCreateAcceptsJSONContentTypes(t *testing.T) {
+	for _, ct := range []string{"application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8"} {
+		store := newMemStore()
+		h, _ := newHandler(store)
+		if resp, _ := h.Handle(context.Background(), strictEvent(t, ct, `{"type":"dog","price":1}`)); resp.StatusCode != 201 {
+			t.Errorf("Content-Type %q: status %d %s", ct, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+// strictEvent is post-pets.json with the given Content-Type ("" removes it) and body.
+func strictEvent(t *testing.T, contentType, body string) events.APIGatewayProxyRequest {
+	ev := loadEvent(t, "post-pets.json")
+	delete(ev.Headers, "Content-Type")
+	if contentType != "" {
+		ev.Headers["content-type"] = contentType
+	}
+	ev.Body = body
+	return ev
+}
