@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
 // Handler serves the REST PetStore's /pets resources (proxy integration).
@@ -23,25 +24,60 @@ type Handler struct {
 	// AdminScope lets its holders see createdBy on every pet. Default: none.
 	AdminScope string
 	Log        *slog.Logger
+	// Metrics receives PetsCreated, ClientErrors and ServerErrors per request. Default: none.
+	Metrics *emf.Emitter
 }
 
 // Handle routes one REST API proxy event. Business errors are 4xx responses
 // with a nil error; 5xx bodies stay generic and the detail goes to the log.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	resp := h.route(ctx, req)
+	h.record(resp)
+	return resp, nil
+}
+
+// record emits one EMF line per request, zeros included, so the metrics have
+// data points (and rates a denominator) even when nothing goes wrong.
+func (h *Handler) record(resp events.APIGatewayProxyResponse) {
+	b := func(ok bool) float64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	created := resp.StatusCode == 201 && resp.Headers["Idempotent-Replayed"] == ""
+	err := h.Metrics.Event().
+		Put(MetricPetsCreated, b(created), emf.Count).
+		Put(MetricClientErrors, b(resp.StatusCode >= 400 && resp.StatusCode < 500), emf.Count).
+		Put(MetricServerErrors, b(resp.StatusCode >= 500), emf.Count).
+		Flush()
+	if err != nil {
+		h.Log.Error("metrics", "error", err.Error())
+	}
+}
+
+// PetStore metric names (EMF, no dimensions, namespace METRICS_NAMESPACE).
+const (
+	MetricPetsCreated  = "PetsCreated"
+	MetricClientErrors = "ClientErrors"
+	MetricServerErrors = "ServerErrors"
+)
+
+func (h *Handler) route(ctx context.Context, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	if req.Resource == "" {
 		req = withResource(req)
 	}
 	switch {
 	case req.Resource == "/pets" && req.HTTPMethod == "GET":
-		return h.list(ctx, req), nil
+		return h.list(ctx, req)
 	case req.Resource == "/pets" && req.HTTPMethod == "POST":
-		return h.create(ctx, req), nil
+		return h.create(ctx, req)
 	case req.Resource == "/pets/{petId}" && req.HTTPMethod == "GET":
-		return h.get(ctx, req), nil
+		return h.get(ctx, req)
 	case req.Resource == "/pets" || req.Resource == "/pets/{petId}":
-		return message(405, "method not allowed"), nil
+		return message(405, "method not allowed")
 	}
-	return message(404, "not found"), nil
+	return message(404, "not found")
 }
 
 // withResource fills resource and pathParameters from path, for callers that

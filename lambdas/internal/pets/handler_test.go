@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
 func loadEvent(t *testing.T, file string) events.APIGatewayProxyRequest {
@@ -352,4 +354,54 @@ func strictEvent(t *testing.T, contentType, body string) events.APIGatewayProxyR
 	}
 	ev.Body = body
 	return ev
+}
+
+func TestMetrics(t *testing.T) {
+	store := newMemStore()
+	h, _ := newHandler(store)
+	var out bytes.Buffer
+	h.Metrics = &emf.Emitter{Namespace: "SecureApiJwt", Out: &out}
+	idem := loadEvent(t, "post-pets.json")
+	idem.Headers["Idempotency-Key"] = "m-1"
+	failing := newMemStore()
+	failing.fail = errors.New("dial tcp: unreachable")
+	hf, _ := newHandler(failing)
+	hf.Metrics = h.Metrics
+	tests := []struct {
+		name    string
+		h       *Handler
+		ev      events.APIGatewayProxyRequest
+		want    [3]float64 // PetsCreated, ClientErrors, ServerErrors
+		wantSts int
+	}{
+		{"created", h, loadEvent(t, "post-pets.json"), [3]float64{1, 0, 0}, 201},
+		{"idempotent first", h, idem, [3]float64{1, 0, 0}, 201},
+		{"idempotent replay is not a new pet", h, idem, [3]float64{0, 0, 0}, 201},
+		{"read", h, loadEvent(t, "get-pets.json"), [3]float64{0, 0, 0}, 200},
+		{"415", h, strictEvent(t, "text/plain", `{"type":"dog","price":1}`), [3]float64{0, 1, 0}, 415},
+		{"400", h, strictEvent(t, "application/json", `{"TYPE":"cat","PRICE":2}`), [3]float64{0, 1, 0}, 400},
+		{"500", hf, loadEvent(t, "get-pets.json"), [3]float64{0, 0, 1}, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out.Reset()
+			resp, _ := tt.h.Handle(context.Background(), tt.ev)
+			if resp.StatusCode != tt.wantSts {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantSts)
+			}
+			line := out.Bytes()
+			if bytes.Count(line, []byte("\n")) != 1 {
+				t.Fatalf("want one EMF line per request, got %q", line)
+			}
+			if err := emf.Validate(line); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			var m map[string]any
+			json.Unmarshal(line, &m)
+			got := [3]float64{m[MetricPetsCreated].(float64), m[MetricClientErrors].(float64), m[MetricServerErrors].(float64)}
+			if got != tt.want {
+				t.Fatalf("PetsCreated, ClientErrors, ServerErrors = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
