@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/tokenauth"
 )
 
@@ -30,6 +31,8 @@ func main() {
 		os.Exit(1)
 	}
 	if *eventFile == "" {
+		// Metrics only in Lambda: with -event, stdout is the policy alone.
+		h.Metrics = emf.FromEnv(os.Getenv)
 		lambda.Start(h.Handle)
 		return
 	}

@@ -29,6 +29,8 @@ type Verifier struct {
 	store  *keyStore
 	cache  *tokenCache
 
+	counters *counters
+
 	mu sync.Mutex
 	kf keyfunc.Keyfunc // created on first use, so cold start does no network I/O
 }
@@ -51,6 +53,8 @@ func New(cfg Config) (*Verifier, error) {
 			},
 		}
 	}
+	n := &counters{}
+	cfg.HTTPClient = n.countFetches(cfg.HTTPClient)
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(cfg.Algorithms),
 		jwt.WithIssuer(cfg.Issuer),
@@ -59,7 +63,7 @@ func New(cfg Config) (*Verifier, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(cfg.Now),
 	)
-	return &Verifier{cfg: cfg, parser: parser, store: newKeyStore(), cache: newTokenCache(cfg.CacheSize)}, nil
+	return &Verifier{cfg: cfg, parser: parser, store: newKeyStore(), cache: newTokenCache(cfg.CacheSize), counters: n}, nil
 }
 
 // Verify checks the raw JWT (without "Bearer ") and returns its claims. The
@@ -72,6 +76,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	// The cache key hashes the token in place: no copy of a token per call.
 	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 	if c, ok := v.cache.get(key, now, v.store.generation()); ok {
+		v.counters.cacheHits.Add(1)
 		return c, nil
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
 )
@@ -33,6 +34,9 @@ type Handler struct {
 	Verifier Verifier
 	Rules    []policy.Rule
 	Log      *slog.Logger
+	// Metrics receives one EMF line per invocation (see record). Default: none.
+	Metrics *emf.Emitter
+	metrics metricsState
 }
 
 // Config reads the authorizer's whole configuration from the environment:
@@ -69,11 +73,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
 	if !ok || token == "" {
 		log.Info("denied", "reason", "no_bearer")
+		h.record(MetricDeny, "no_bearer")
 		return none, ErrUnauthorized
 	}
 	arn, err := policy.ParseMethodARN(ev.MethodArn)
 	if err != nil {
 		log.Error("fault", "reason", "bad_method_arn", "error", err.Error())
+		h.record(MetricFault, "bad_method_arn")
 		return none, ErrFault
 	}
 	claims, err := h.Verifier.Verify(ctx, token)
@@ -81,15 +87,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		reason := jwtauth.Reason(err)
 		if errors.Is(err, jwtauth.ErrKeySource) {
 			log.Error("fault", "reason", reason, "error", err.Error())
+			h.record(MetricFault, reason)
 			return none, ErrFault
 		}
 		// The error text names claims and kids, never the token itself.
 		log.Info("denied", "reason", reason, "error", err.Error())
+		h.record(MetricDeny, reason)
 		return none, ErrUnauthorized
 	}
 	scopes := claims.Scopes()
 	resp := policy.Build(claims.Subject, arn, scopes, h.Rules, Context(claims, scopes))
 	denied := len(resp.PolicyDocument.Statement) > 1
+	h.record(MetricAllow, "")
 	log.Info("allowed", "sub", claims.Subject, "jti", claims.ID, "method", arn.Verb+" /"+arn.Path, "deniedRules", denied)
 	return resp, nil
 }
