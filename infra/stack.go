@@ -18,6 +18,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
@@ -119,6 +120,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	petstore := fn("PetStoreFn", "petstore", "REST PetStore /pets", map[string]*string{
 		"TABLE_NAME":  s.Table.Table.TableName(),
 		"ADMIN_SCOPE": jsii.String(s.AdminScope),
+		// EMF metrics go to a namespace named after the stack.
+		metrics.EnvNamespace: jsii.String(cfg.StackName),
 	}, 0)
 	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
 	tableArn := *s.Table.Table.TableArn()
@@ -141,6 +144,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
 		"SCOPE_RULES": jsii.String(ScopeRules(s.AdminScope)),
 	}
+	authEnv[metrics.EnvNamespace] = jsii.String(cfg.StackName)
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
 	}
@@ -170,6 +174,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Functions:     fns,
 		Table:         s.Table.Table,
 		AlarmEmail:    cfg.AlarmEmail,
+
+		// The functions' EMF metrics (their METRICS_NAMESPACE).
+		MetricsNamespace: cfg.StackName,
 	})
 
 	// One place decides what survives `cdk destroy`.

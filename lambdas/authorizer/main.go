@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/tokenauth"
 )
@@ -32,7 +33,7 @@ func main() {
 	}
 	if *eventFile == "" {
 		// Metrics only in Lambda: with -event, stdout is the policy alone.
-		h.Metrics = emf.FromEnv(os.Getenv)
+		h.Metrics = emf.ForNamespace(os.Getenv(metrics.EnvNamespace))
 		lambda.Start(h.Handle)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/pets"
 )
@@ -31,7 +32,7 @@ func main() {
 		Store:      &pets.DynamoStore{DB: dynamodb.NewFromConfig(cfg), Table: table},
 		AdminScope: os.Getenv("ADMIN_SCOPE"),
 		Log:        log,
-		Metrics:    emf.FromEnv(os.Getenv),
+		Metrics:    emf.ForNamespace(os.Getenv(metrics.EnvNamespace)),
 	}
 	lambda.Start(h.Handle)
 }

@@ -23,6 +23,8 @@ type RESTAPI struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedPolicy // by authorizer id + token
+
+	responses map[string]gatewayResponse // by ResponseType
 }
 
 type restMethod struct {
@@ -63,6 +65,10 @@ func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
 		return nil, fmt.Errorf("apigw: want one REST stage, found %d", len(stages))
 	}
 	api.stage = fmt.Sprint(t.Resources[stages[0]].Properties["StageName"])
+	var err error
+	if api.responses, err = gatewayResponses(t); err != nil {
+		return nil, err
+	}
 
 	paths := map[string]string{}
 	var pathOf func(v any) (string, error)
@@ -187,6 +193,11 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = "/"
 	}
+	body, tooLarge := readPayload(r)
+	if tooLarge {
+		a.gatewayError(w, "REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge, "Request Too Long", "")
+		return
+	}
 	m, params := a.match(r.Method, path)
 	if m == nil {
 		writeJSON(w, http.StatusForbidden, errMissingToken)
@@ -204,10 +215,14 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	if msg := m.validate(r, params, body); msg != "" {
+	if msg := m.checkParams(r, params); msg != "" {
 		a.opts.logf("rest validation: %s", msg)
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid request body"})
+		a.gatewayError(w, "BAD_REQUEST_PARAMETERS", http.StatusBadRequest, "Missing required request parameters: ["+msg+"]", "")
+		return
+	}
+	if msg := m.checkBody(r, body); msg != "" {
+		a.opts.logf("rest validation: %s", msg)
+		a.gatewayError(w, "BAD_REQUEST_BODY", http.StatusBadRequest, "Invalid request body", "["+msg+"]")
 		return
 	}
 	if m.mock != nil {
@@ -304,19 +319,27 @@ func errorMessageOf(payload []byte) string {
 	return e.ErrorMessage
 }
 
-// validate applies the method's request validator: required parameters and the body model.
-func (m *restMethod) validate(r *http.Request, params map[string]string, body []byte) string {
-	if m.validateParams {
-		for _, p := range m.requiredParams {
-			name := p[strings.LastIndex(p, ".")+1:]
-			switch {
-			case strings.HasPrefix(p, "method.request.path.") && params[name] == "",
-				strings.HasPrefix(p, "method.request.querystring.") && !r.URL.Query().Has(name),
-				strings.HasPrefix(p, "method.request.header.") && r.Header.Get(name) == "":
-				return "missing required parameter " + p
-			}
+// checkParams applies the method's request validator to required
+// parameters; it names the missing ones, comma-separated, as API Gateway does.
+func (m *restMethod) checkParams(r *http.Request, params map[string]string) string {
+	if !m.validateParams {
+		return ""
+	}
+	var missing []string
+	for _, p := range m.requiredParams {
+		name := p[strings.LastIndex(p, ".")+1:]
+		switch {
+		case strings.HasPrefix(p, "method.request.path.") && params[name] == "",
+			strings.HasPrefix(p, "method.request.querystring.") && !r.URL.Query().Has(name),
+			strings.HasPrefix(p, "method.request.header.") && r.Header.Get(name) == "":
+			missing = append(missing, name)
 		}
 	}
+	return strings.Join(missing, ", ")
+}
+
+// checkBody applies the method's body model, for the request's content type.
+func (m *restMethod) checkBody(r *http.Request, body []byte) string {
 	if !m.validateBody || len(m.models) == 0 {
 		return ""
 	}

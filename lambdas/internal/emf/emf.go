@@ -41,7 +41,7 @@ const (
 // Emitter writes EMF lines. A nil *Emitter is valid and writes nothing, so a
 // handler's metrics are optional: the zero value of its field means none.
 type Emitter struct {
-	// Namespace of every metric. Required (New reads it from METRICS_NAMESPACE).
+	// Namespace of every metric. Required.
 	Namespace string
 	// Out receives one line per Flush. Default: os.Stdout.
 	Out io.Writer
@@ -51,14 +51,14 @@ type Emitter struct {
 	mu sync.Mutex // one line at a time, never interleaved
 }
 
-// FromEnv returns an Emitter for METRICS_NAMESPACE on stdout, or nil (no
-// metrics) when the variable is unset, e.g. outside the stack.
-func FromEnv(getenv func(string) string) *Emitter {
-	ns := strings.TrimSpace(getenv("METRICS_NAMESPACE"))
-	if ns == "" {
+// ForNamespace returns an Emitter on stdout, or nil (no metrics) when
+// namespace is empty, e.g. a function run outside the stack.
+func ForNamespace(namespace string) *Emitter {
+	namespace = strings.TrimSpace(namespace)
+	if namespace == "" {
 		return nil
 	}
-	return &Emitter{Namespace: ns}
+	return &Emitter{Namespace: namespace}
 }
 
 // Event collects the metrics of one line.

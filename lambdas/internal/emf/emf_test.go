@@ -115,17 +115,11 @@ func TestFlushRefusesBrokenEvents(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
-	if FromEnv(func(string) string { return "" }) != nil {
-		t.Fatal("no METRICS_NAMESPACE should mean no metrics")
+func TestForNamespace(t *testing.T) {
+	if ForNamespace(" ") != nil {
+		t.Fatal("an empty namespace should mean no metrics")
 	}
-	e := FromEnv(func(k string) string {
-		if k == "METRICS_NAMESPACE" {
-			return "MyStack"
-		}
-		return ""
-	})
-	if e == nil || e.Namespace != "MyStack" {
+	if e := ForNamespace("MyStack"); e == nil || e.Namespace != "MyStack" {
 		t.Fatalf("emitter %+v", e)
 	}
 }

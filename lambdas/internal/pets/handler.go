@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
@@ -56,11 +57,11 @@ func (h *Handler) record(resp events.APIGatewayProxyResponse) {
 	}
 }
 
-// PetStore metric names (EMF, no dimensions, namespace METRICS_NAMESPACE).
+// PetStore metric names, from the list the dashboard also reads.
 const (
-	MetricPetsCreated  = "PetsCreated"
-	MetricClientErrors = "ClientErrors"
-	MetricServerErrors = "ServerErrors"
+	MetricPetsCreated  = metrics.PetsCreated
+	MetricClientErrors = metrics.ClientErrors
+	MetricServerErrors = metrics.ServerErrors
 )
 
 func (h *Handler) route(ctx context.Context, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {

@@ -3,20 +3,19 @@ package tokenauth
 import (
 	"sync"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 )
 
-// Authorizer metric names (EMF, namespace METRICS_NAMESPACE). Deny and Fault
-// are published twice: in total (no dimension, for the alarm) and by Reason
-// (the reason code of the log line).
+// Authorizer metric names, from the list the dashboard also reads.
 const (
-	MetricAllow       = "Allow"
-	MetricDeny        = "Deny"
-	MetricFault       = "Fault"
-	MetricCacheHits   = "TokenCacheHits"
-	MetricJWKSFetches = "JWKSFetches"
-	DimensionReason   = "Reason"
+	MetricAllow       = metrics.Allow
+	MetricDeny        = metrics.Deny
+	MetricFault       = metrics.Fault
+	MetricCacheHits   = metrics.CacheHits
+	MetricJWKSFetches = metrics.JWKSFetches
+	DimensionReason   = metrics.Reason
 )
 
 // statsSource is what a Verifier offers for metrics (jwtauth.Verifier does).
