@@ -58,7 +58,11 @@ func Validate(line []byte) error {
 	if !ok || len(dirs) == 0 {
 		return errors.New("_aws.CloudWatchMetrics: missing, empty or not an array")
 	}
-	for i, d := range dirs {
+	for i, v := range dirs {
+		d, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("_aws.CloudWatchMetrics[%d]: not an object", i)
+		}
 		if err := validateDirective(root, d); err != nil {
 			return fmt.Errorf("_aws.CloudWatchMetrics[%d].%w", i, err)
 		}
@@ -66,63 +70,59 @@ func Validate(line []byte) error {
 	return nil
 }
 
-func validateDirective(root map[string]any, v any) error {
-	d, ok := v.(map[string]any)
-	if !ok {
-		return errors.New(": not an object")
-	}
+func validateDirective(root, d map[string]any) error {
 	for k := range d {
 		if k != "Namespace" && k != "Dimensions" && k != "Metrics" {
 			return fmt.Errorf("%s: not in the specification", k)
 		}
 	}
 	if ns, ok := d["Namespace"].(string); !ok || ns == "" || len(ns) > 255 {
-		return errors.New("Namespace: missing, empty or too long")
+		return fmt.Errorf("%s: missing, empty or too long", "Namespace")
 	}
 	sets, ok := d["Dimensions"].([]any)
 	if !ok {
-		return errors.New("Dimensions: missing or not an array")
+		return fmt.Errorf("%s: missing or not an array", "Dimensions")
 	}
 	for _, s := range sets {
 		names, ok := s.([]any)
 		if !ok || len(names) > MaxDimensionsPerSet {
-			return fmt.Errorf("Dimensions: %v is not an array of at most %d names", s, MaxDimensionsPerSet)
+			return fmt.Errorf("%s: %v is not an array of at most %d names", "Dimensions", s, MaxDimensionsPerSet)
 		}
 		for _, n := range names {
 			name, ok := n.(string)
 			if !ok {
-				return fmt.Errorf("Dimensions: %v is not a name", n)
+				return fmt.Errorf("%s: %v is not a name", "Dimensions", n)
 			}
 			if _, ok := root[name].(string); !ok {
-				return fmt.Errorf("Dimensions: %q has no string value at the root", name)
+				return fmt.Errorf("%s: %q has no string value at the root", "Dimensions", name)
 			}
 		}
 	}
 	metrics, ok := d["Metrics"].([]any)
 	if !ok || len(metrics) == 0 || len(metrics) > MaxMetricsPerDirective {
-		return fmt.Errorf("Metrics: missing, or not 1 to %d definitions", MaxMetricsPerDirective)
+		return fmt.Errorf("%s: missing, or not 1 to %d definitions", "Metrics", MaxMetricsPerDirective)
 	}
 	for _, m := range metrics {
 		def, ok := m.(map[string]any)
 		if !ok {
-			return errors.New("Metrics: a definition is not an object")
+			return fmt.Errorf("%s: a definition is not an object", "Metrics")
 		}
 		for k := range def {
 			if k != "Name" && k != "Unit" && k != "StorageResolution" {
-				return fmt.Errorf("Metrics: member %q is not in the specification", k)
+				return fmt.Errorf("%s: member %q is not in the specification", "Metrics", k)
 			}
 		}
 		name, ok := def["Name"].(string)
 		if !ok || name == "" {
-			return errors.New("Metrics: a definition has no Name")
+			return fmt.Errorf("%s: a definition has no Name", "Metrics")
 		}
 		if u, has := def["Unit"]; has {
 			if s, ok := u.(string); !ok || !validUnits[s] {
-				return fmt.Errorf("Metrics: %s: unit %v is not a CloudWatch unit", name, u)
+				return fmt.Errorf("%s: %s: unit %v is not a CloudWatch unit", "Metrics", name, u)
 			}
 		}
 		if !isNumbers(root[name]) {
-			return fmt.Errorf("Metrics: %s: no numeric value at the root", name)
+			return fmt.Errorf("%s: %s: no numeric value at the root", "Metrics", name)
 		}
 	}
 	return nil
