@@ -2,12 +2,17 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/secure-api-go/apigw-jwt/constructs/monitoring"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
+	"github.com/secure-api-go/apigw-jwt/infra"
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 )
 
@@ -96,3 +101,32 @@ func TestBadRequestBodyGatewayResponse(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestDenialSpikeProps: the threshold and period props reach the alarm, and
+// a threshold under one denial is refused.
+func TestDenialSpikeProps(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"aws:cdk:bundling-stacks": []any{}}, AnalyticsReporting: jsii.Bool(false)})
+	cfg, err := infra.LoadConfig(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := infra.NewStack(app, cfg, nil)
+	props := func(threshold float64) *monitoring.Props {
+		return &monitoring.Props{
+			DashboardName: "Other", HTTPAPI: s.HTTP.Api, RESTAPI: s.REST.Api, Table: s.Table.Table,
+			Authorizer: s.Functions["authorizer"].Function, MetricsNamespace: "OtherNs",
+			DenialSpikeThreshold: threshold, DenialSpikePeriod: awscdk.Duration_Minutes(jsii.Number(1)),
+		}
+	}
+	monitoring.New(s.Stack, "Custom", props(10))
+	assertions.Template_FromStack(s.Stack, nil).HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"Namespace": "OtherNs", "MetricName": metrics.Deny, "Period": 60, "Threshold": 10,
+		"AlarmDescription": "TOKEN authorizer denied 10 or more tokens in 1 minute (someone trying tokens?): see Deny by Reason on the dashboard",
+	})
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "DenialSpikeThreshold 0.5") {
+			t.Fatalf("a threshold under 1 was accepted: %v", r)
+		}
+	}()
+	monitoring.New(s.Stack, "Bad", props(0.5))
+}
