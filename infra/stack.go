@@ -19,6 +19,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
@@ -129,6 +130,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		"ADMIN_SCOPE": jsii.String(s.AdminScope),
 		// RESOURCE_SERVER lets the PetStore name the machine scopes (createdBy visibility).
 		"RESOURCE_SERVER": jsii.String(cfg.ResourceServerID),
+		// EMF metrics go to a namespace named after the stack.
+		metrics.EnvNamespace: jsii.String(cfg.StackName),
 	}, 0)
 	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
 	tableArn := *s.Table.Table.TableArn()
@@ -155,6 +158,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
 		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)),
 	}
+	authEnv[metrics.EnvNamespace] = jsii.String(cfg.StackName)
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
 	}
@@ -186,6 +190,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Functions:     fns,
 		Table:         s.Table.Table,
 		AlarmEmail:    cfg.AlarmEmail,
+
+		// The functions' EMF metrics (their METRICS_NAMESPACE).
+		MetricsNamespace: cfg.StackName,
 	})
 
 	// One place decides what survives `cdk destroy`.

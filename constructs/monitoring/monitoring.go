@@ -1,5 +1,8 @@
 // Package monitoring gives operators alarms and a dashboard on day one:
-// 5xx rates of both APIs, authorizer errors, Lambda and DynamoDB throttles.
+// 5xx rates of both APIs, authorizer errors, Lambda and DynamoDB throttles,
+// and the functions' own EMF metrics: authorizer decisions (with an alarm on
+// a spike of denials), token cache hits, JWKS fetches, pets created, PetStore
+// client and server errors.
 package monitoring
 
 import (
@@ -18,6 +21,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 )
 
 // Props say what to watch.
@@ -37,7 +42,28 @@ type Props struct {
 	ErrorRatePercent float64
 	// AlarmEmail gets the alarms by SNS email when set. Default: none (alarms show in the console).
 	AlarmEmail string
+	// MetricsNamespace holds the functions' EMF metrics (their METRICS_NAMESPACE). Required.
+	MetricsNamespace string
+	// DenialSpikeThreshold is the number of denied tokens (authorizer Deny,
+	// any reason) within DenialSpikePeriod that raises the denial-spike alarm:
+	// someone trying tokens. Default: 50.
+	DenialSpikeThreshold float64
+	// DenialSpikePeriod is the window the denials are summed over. Default: 5 minutes.
+	DenialSpikePeriod awscdk.Duration
 }
+
+// EMF metric names: the list the Lambdas emit (package internal/metrics).
+const (
+	MetricAllow        = metrics.Allow
+	MetricDeny         = metrics.Deny
+	MetricFault        = metrics.Fault
+	MetricCacheHits    = metrics.CacheHits
+	MetricJWKSFetches  = metrics.JWKSFetches
+	MetricPetsCreated  = metrics.PetsCreated
+	MetricClientErrors = metrics.ClientErrors
+	MetricServerErrors = metrics.ServerErrors
+	DimensionReason    = metrics.Reason
+)
 
 // Monitoring exposes what New made.
 type Monitoring struct {
@@ -52,11 +78,20 @@ var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
 // New makes the alarms, the optional email topic and the dashboard.
 func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	p := *props
-	if p.HTTPAPI == nil || p.RESTAPI == nil || p.Authorizer == nil || p.Table == nil || p.DashboardName == "" {
-		panic(fmt.Sprintf("monitoring %s: DashboardName, HTTPAPI, RESTAPI, Authorizer and Table are required", id))
+	if p.HTTPAPI == nil || p.RESTAPI == nil || p.Authorizer == nil || p.Table == nil || p.DashboardName == "" || p.MetricsNamespace == "" {
+		panic(fmt.Sprintf("monitoring %s: DashboardName, HTTPAPI, RESTAPI, Authorizer, Table and MetricsNamespace are required", id))
 	}
 	if p.ErrorRatePercent == 0 {
 		p.ErrorRatePercent = 5
+	}
+	if p.DenialSpikeThreshold == 0 {
+		p.DenialSpikeThreshold = 50
+	}
+	if p.DenialSpikeThreshold < 1 {
+		panic(fmt.Sprintf("monitoring %s: DenialSpikeThreshold %v: want at least 1 denial", id, p.DenialSpikeThreshold))
+	}
+	if p.DenialSpikePeriod == nil {
+		p.DenialSpikePeriod = fiveMinutes
 	}
 	c := constructs.NewConstruct(scope, &id)
 	m := &Monitoring{Construct: c}
@@ -94,6 +129,14 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	alarm("HttpApi5xxRate", fmt.Sprintf("HTTP API: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), httpRate, p.ErrorRatePercent)
 	alarm("RestApi5xxRate", fmt.Sprintf("REST PetStore: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), restRate, p.ErrorRatePercent)
 	alarm("AuthorizerErrors", "TOKEN authorizer faults (JWKS unreachable or bad configuration): callers get 500", p.Authorizer.MetricErrors(sum), 1)
+	emfSum := func(name string, period awscdk.Duration) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(p.MetricsNamespace), MetricName: jsii.String(name),
+			Statistic: jsii.String("Sum"), Period: period,
+		})
+	}
+	alarm("AuthorizerDenialSpike", fmt.Sprintf("TOKEN authorizer denied %.0f or more tokens in %s (someone trying tokens?): see Deny by Reason on the dashboard",
+		p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(MetricDeny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
 	alarm("DynamoDBThrottles", "PetStore table throttled requests: callers get 503", dynamoThrottles, 1)
 	names := make([]string, 0, len(p.Functions))
 	for name := range p.Functions {
@@ -133,6 +176,13 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	for i, a := range m.Alarms {
 		alarms[i] = a
 	}
+	// byReason draws one line per reason code: a search over the Reason dimension.
+	byReason := func(name string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', 'Sum', 300)`, p.MetricsNamespace, DimensionReason, name)),
+			Label:      jsii.String(name), Period: fiveMinutes, UsingMetrics: &map[string]awscloudwatch.IMetric{},
+		})
+	}
 	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &metrics, Width: jsii.Number(12)})
 	}
@@ -143,7 +193,11 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 			{graph("Requests", p.HTTPAPI.MetricCount(sum), p.RESTAPI.MetricCount(sum)), graph("5xx rate (%)", httpRate, restRate)},
 			{graph("Latency p90 (ms)", p.HTTPAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}), p.RESTAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")})),
 				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
-			{graph("Throttles", append(throttleMetrics, dynamoThrottles)...)},
+			{graph("Throttles", append(throttleMetrics, dynamoThrottles)...),
+				graph("Authorizer decisions", emfSum(MetricAllow, fiveMinutes), emfSum(MetricDeny, fiveMinutes), emfSum(MetricFault, fiveMinutes))},
+			{graph("Denials and faults by reason", byReason(MetricDeny), byReason(MetricFault)),
+				graph("Token cache hits and JWKS fetches", emfSum(MetricCacheHits, fiveMinutes), emfSum(MetricJWKSFetches, fiveMinutes))},
+			{graph("PetStore", emfSum(MetricPetsCreated, fiveMinutes), emfSum(MetricClientErrors, fiveMinutes), emfSum(MetricServerErrors, fiveMinutes))},
 		},
 	})
 	return m

@@ -70,6 +70,15 @@ const AccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identi
 	`"integrationLatency":"$context.integrationLatency","principalId":"$context.authorizer.principalId",` +
 	`"authorizerError":"$context.authorizer.error","authorizerStatus":"$context.authorizer.status"}`
 
+// BadRequestBodyTemplate is the body of the BAD_REQUEST_BODY gateway response:
+// API Gateway's own message plus the model validator's detail, so a client
+// reads what was wrong instead of "Invalid request body" alone. Gateway
+// response templates are not VTL: API Gateway substitutes the variables.
+// $context.error.messageString is already a quoted JSON string; the
+// validation string goes inside quotes (API Gateway escapes its quotes, e.g.
+// "[object has missing required properties ([\"price\"])]").
+const BadRequestBodyTemplate = `{"message":$context.error.messageString,"validationErrors":"$context.error.validationErrorString"}`
+
 const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head><body><h1>PetStore</h1>` +
 	`<p>Send a bearer token to GET /pets, POST /pets and GET /pets/{petId}.</p></body></html>`
 
@@ -154,6 +163,12 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 				"price": {Type: awsapigateway.JsonSchemaType_NUMBER, Minimum: jsii.Number(0), Maximum: jsii.Number(100000)},
 			},
 		},
+	})
+
+	api.AddGatewayResponse(jsii.String("BadRequestBody"), &awsapigateway.GatewayResponseOptions{
+		Type:       awsapigateway.ResponseType_BAD_REQUEST_BODY(),
+		StatusCode: jsii.String("400"),
+		Templates:  &map[string]*string{"application/json": jsii.String(BadRequestBodyTemplate)},
 	})
 
 	// GET / is public: a mock integration, no Lambda.

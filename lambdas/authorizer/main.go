@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/tokenauth"
 )
@@ -42,6 +44,8 @@ func main() {
 		os.Exit(2)
 	}
 	if *eventFile == "" {
+		// Metrics only in Lambda: with -event, stdout is the policy alone.
+		h.Metrics = emf.ForNamespace(os.Getenv(metrics.EnvNamespace))
 		lambda.Start(h.Handle)
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/pets"
 )
 
@@ -32,6 +34,7 @@ func main() {
 		Log:        log,
 		// RESOURCE_SERVER names the machine scopes; see Handler.ResourceServer.
 		ResourceServer: os.Getenv("RESOURCE_SERVER"),
+		Metrics:        emf.ForNamespace(os.Getenv(metrics.EnvNamespace)),
 	}
 	lambda.Start(h.Handle)
 }

@@ -242,7 +242,7 @@ func TestRESTTokenAuthorizer(t *testing.T) {
 		{"regular GET /pets", "GET", "/pets", "Bearer regular.x.y", "", 200, `"principalId":"p-r"`, true},
 		{"regular POST /pets denied", "POST", "/pets", "Bearer regular.x.y", `{"type":"dog","price":1}`, 403, `{"Message":"User is not authorized to access this resource"}`, false},
 		{"admin POST /pets", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog","price":1}`, 200, `"resource":"/pets"`, true},
-		{"bad body is 400 before the Lambda", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog"}`, 400, `{"message":"Invalid request body"}`, false},
+		{"bad body is 400 before the Lambda", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog"}`, 400, `{"message":"Invalid request body","validationErrors":"[body: \"price\" is required]"}`, false},
 		{"extra field is 400", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog","price":1,"x":1}`, 400, "Invalid request body", false},
 		{"negative price is 400", "POST", "/pets", "Bearer admin.x.y", `{"type":"dog","price":-1}`, 400, "Invalid request body", false},
 		{"path parameter", "GET", "/pets/7", "Bearer regular.x.y", "", 200, `"petId":"7"`, false},

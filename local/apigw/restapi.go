@@ -24,6 +24,8 @@ type RESTAPI struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedPolicy // by authorizer id + token
+
+	responses map[string]gatewayResponse // by ResponseType
 }
 
 type restMethod struct {
@@ -64,6 +66,10 @@ func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
 		return nil, fmt.Errorf("apigw: want one REST stage, found %d", len(stages))
 	}
 	api.stage = fmt.Sprint(t.Resources[stages[0]].Properties["StageName"])
+	var err error
+	if api.responses, err = gatewayResponses(t); err != nil {
+		return nil, err
+	}
 
 	paths := map[string]string{}
 	var pathOf func(v any) (string, error)
@@ -188,6 +194,11 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	if path == "" {
 		path = "/"
 	}
+	body, tooLarge := readPayload(r)
+	if tooLarge {
+		a.gatewayError(w, "REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge, "Request Too Long", "")
+		return
+	}
 	routed, ok := routePath(path)
 	if !ok {
 		writeJSON(w, http.StatusForbidden, errMissingToken)
@@ -212,10 +223,14 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	if msg := m.validate(r, params, body); msg != "" {
+	if msg := m.checkParams(r, params); msg != "" {
 		a.opts.logf("rest validation: %s", msg)
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid request body"})
+		a.gatewayError(w, "BAD_REQUEST_PARAMETERS", http.StatusBadRequest, "Missing required request parameters: ["+msg+"]", "")
+		return
+	}
+	if msg := m.checkBody(r, body); msg != "" {
+		a.opts.logf("rest validation: %s", msg)
+		a.gatewayError(w, "BAD_REQUEST_BODY", http.StatusBadRequest, "Invalid request body", "["+msg+"]")
 		return
 	}
 	if m.mock != nil {
@@ -336,19 +351,27 @@ func errorMessageOf(payload []byte) string {
 	return e.ErrorMessage
 }
 
-// validate applies the method's request validator: required parameters and the body model.
-func (m *restMethod) validate(r *http.Request, params map[string]string, body []byte) string {
-	if m.validateParams {
-		for _, p := range m.requiredParams {
-			name := p[strings.LastIndex(p, ".")+1:]
-			switch {
-			case strings.HasPrefix(p, "method.request.path.") && params[name] == "",
-				strings.HasPrefix(p, "method.request.querystring.") && !r.URL.Query().Has(name),
-				strings.HasPrefix(p, "method.request.header.") && r.Header.Get(name) == "":
-				return "missing required parameter " + p
-			}
+// checkParams applies the method's request validator to required
+// parameters; it names the missing ones, comma-separated, as API Gateway does.
+func (m *restMethod) checkParams(r *http.Request, params map[string]string) string {
+	if !m.validateParams {
+		return ""
+	}
+	var missing []string
+	for _, p := range m.requiredParams {
+		name := p[strings.LastIndex(p, ".")+1:]
+		switch {
+		case strings.HasPrefix(p, "method.request.path.") && params[name] == "",
+			strings.HasPrefix(p, "method.request.querystring.") && !r.URL.Query().Has(name),
+			strings.HasPrefix(p, "method.request.header.") && r.Header.Get(name) == "":
+			missing = append(missing, name)
 		}
 	}
+	return strings.Join(missing, ", ")
+}
+
+// checkBody applies the method's body model, for the request's content type.
+func (m *restMethod) checkBody(r *http.Request, body []byte) string {
 	if !m.validateBody || len(m.models) == 0 {
 		return ""
 	}

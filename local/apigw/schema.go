@@ -3,7 +3,9 @@ package apigw
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 )
 
 // validateSchema checks a JSON value against the JSON Schema draft 4 subset
@@ -21,7 +23,9 @@ func validateSchema(schema map[string]any, v any, path string) error {
 			}
 		}
 		props, _ := schema["properties"].(map[string]any)
-		for k, e := range x {
+		// Sorted, so the message names the same problem every time.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			e := x[k]
 			sub, ok := props[k].(map[string]any)
 			if !ok {
 				if schema["additionalProperties"] == false {

@@ -290,3 +290,24 @@ func TestDynamoBadInputWritesNothing(t *testing.T) {
 		t.Fatalf("bad input changed the table: %d items, was %d", n, before)
 	}
 }
+
+func TestDynamoStrictBodiesWriteNothing(t *testing.T) {
+	s := newTable(t)
+	h, _ := newHandler(s)
+	before := count(t, s)
+	for _, tt := range strictBodyCases {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := h.Handle(context.Background(), strictEvent(t, tt.contentType, tt.body))
+			if err != nil || r.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d (err %v), want %d: %s", r.StatusCode, err, tt.wantStatus, r.Body)
+			}
+			if n := count(t, s); n != before {
+				t.Fatalf("refused body changed the table: %d items, was %d", n, before)
+			}
+		})
+	}
+	// The control: the same handler and table do write a good body.
+	if r, _ := h.Handle(context.Background(), strictEvent(t, "application/json; charset=utf-8", `{"type":"emu","price":3}`)); r.StatusCode != 201 || count(t, s) == before {
+		t.Fatalf("a good body was not stored: %d %s", r.StatusCode, r.Body)
+	}
+}

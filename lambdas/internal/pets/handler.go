@@ -15,7 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
 // Handler serves the REST PetStore's /pets resources (proxy integration).
@@ -28,25 +30,60 @@ type Handler struct {
 	// "<ResourceServer>/pets.write". Default: none, so machine callers never see it.
 	ResourceServer string
 	Log            *slog.Logger
+	// Metrics receives PetsCreated, ClientErrors and ServerErrors per request. Default: none.
+	Metrics *emf.Emitter
 }
 
 // Handle routes one REST API proxy event. Business errors are 4xx responses
 // with a nil error; 5xx bodies stay generic and the detail goes to the log.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	resp := h.route(ctx, req)
+	h.record(resp)
+	return resp, nil
+}
+
+// record emits one EMF line per request, zeros included, so the metrics have
+// data points (and rates a denominator) even when nothing goes wrong.
+func (h *Handler) record(resp events.APIGatewayProxyResponse) {
+	b := func(ok bool) float64 {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	created := resp.StatusCode == 201 && resp.Headers["Idempotent-Replayed"] == ""
+	err := h.Metrics.Event().
+		Put(MetricPetsCreated, b(created), emf.Count).
+		Put(MetricClientErrors, b(resp.StatusCode >= 400 && resp.StatusCode < 500), emf.Count).
+		Put(MetricServerErrors, b(resp.StatusCode >= 500), emf.Count).
+		Flush()
+	if err != nil {
+		h.Log.Error("metrics", "error", err.Error())
+	}
+}
+
+// PetStore metric names, from the list the dashboard also reads.
+const (
+	MetricPetsCreated  = metrics.PetsCreated
+	MetricClientErrors = metrics.ClientErrors
+	MetricServerErrors = metrics.ServerErrors
+)
+
+func (h *Handler) route(ctx context.Context, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	if req.Resource == "" {
 		req = withResource(req)
 	}
 	switch {
 	case req.Resource == "/pets" && req.HTTPMethod == "GET":
-		return h.list(ctx, req), nil
+		return h.list(ctx, req)
 	case req.Resource == "/pets" && req.HTTPMethod == "POST":
-		return h.create(ctx, req), nil
+		return h.create(ctx, req)
 	case req.Resource == "/pets/{petId}" && req.HTTPMethod == "GET":
-		return h.get(ctx, req), nil
+		return h.get(ctx, req)
 	case req.Resource == "/pets" || req.Resource == "/pets/{petId}":
-		return message(405, "method not allowed"), nil
+		return message(405, "method not allowed")
 	}
-	return message(404, "not found"), nil
+	return message(404, "not found")
 }
 
 // withResource fills resource and pathParameters from path, for callers that
@@ -172,6 +209,10 @@ func (h *Handler) create(ctx context.Context, req events.APIGatewayProxyRequest)
 	if c.principal == "" {
 		// Only reachable if the method lost its authorizer: refuse rather than store anonymous pets.
 		return message(401, "Unauthorized")
+	}
+	ct, _ := header(req, "Content-Type")
+	if err := CheckContentType(ct); err != nil {
+		return message(415, err.Error())
 	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {

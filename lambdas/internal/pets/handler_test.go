@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
 func loadEvent(t *testing.T, file string) events.APIGatewayProxyRequest {
@@ -335,5 +337,123 @@ func TestMachineCreatedByVisibility(t *testing.T) {
 	ev.RequestContext.Authorizer = machine("petstore/pets.write")
 	if resp, _ := h.Handle(context.Background(), ev); strings.Contains(resp.Body, "createdBy") {
 		t.Fatalf("no resource server configured, yet: %s", resp.Body)
+	}
+}
+
+// strictBodyCases are POST /pets requests API Gateway's model validation may
+// let through (it checks only the content types the method lists, and its
+// JSON parser is not ours): each must be refused with nothing written. The
+// same table runs against the in-memory store and against dynalite.
+var strictBodyCases = []struct {
+	name, contentType, body string
+	wantStatus              int
+	want                    string
+}{
+	{"text/plain", "text/plain", `{"type":"dog","price":1}`, 415, "application/json"},
+	{"form", "application/x-www-form-urlencoded", `type=dog&price=1`, 415, "application/json"},
+	{"missing content type", "", `{"type":"dog","price":1}`, 415, "missing"},
+	{"json suffix type", "application/problem+json", `{"type":"dog","price":1}`, 415, "not accepted"},
+	{"utf-16 charset", "application/json; charset=utf-16", `{"type":"dog","price":1}`, 415, "charset=utf-8"},
+	{"other parameter", "application/json; profile=x", `{"type":"dog","price":1}`, 415, "charset=utf-8"},
+	{"garbled content type", "application/json; ;;", `{"type":"dog","price":1}`, 415, "not a media type"},
+	{"upper-case keys", "application/json", `{"TYPE":"cat","PRICE":2}`, 400, `unknown field "TYPE"; keys are case-sensitive: use "type"`},
+	{"mixed-case key", "application/json", `{"type":"cat","Price":2}`, 400, `use "price"`},
+	{"duplicated key", "application/json", `{"type":"dog","price":1,"type":"emu"}`, 400, `key "type" appears twice`},
+	{"duplicated price", "application/json", `{"price":1,"type":"dog","price":2}`, 400, `key "price" appears twice`},
+	{"trailing data", "application/json", `{"type":"dog","price":1} x`, 400, "nothing after it"},
+	{"trailing object", "application/json", `{"type":"dog","price":1}{}`, 400, "nothing after it"},
+	{"unterminated", "application/json", `{"type":"dog","price":1`, 400, "invalid JSON"},
+}
+
+func TestCreateStrictBodies(t *testing.T) {
+	for _, tt := range strictBodyCases {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore()
+			h, _ := newHandler(store)
+			resp, err := h.Handle(context.Background(), strictEvent(t, tt.contentType, tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, resp.Body)
+			}
+			if msg := decodeMessage(t, resp.Body); !strings.Contains(msg, tt.want) {
+				t.Fatalf("message %q, want it to mention %q", msg, tt.want)
+			}
+			if store.writes != 0 || len(store.pets) != 3 {
+				t.Fatalf("refused body wrote %d pets", store.writes)
+			}
+		})
+	}
+}
+
+func TestCreateAcceptsJSONContentTypes(t *testing.T) {
+	for _, ct := range []string{"application/json", "Application/JSON", "application/json; charset=utf-8", "application/json;charset=UTF-8"} {
+		store := newMemStore()
+		h, _ := newHandler(store)
+		if resp, _ := h.Handle(context.Background(), strictEvent(t, ct, `{"type":"dog","price":1}`)); resp.StatusCode != 201 {
+			t.Errorf("Content-Type %q: status %d %s", ct, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
+// strictEvent is post-pets.json with the given Content-Type ("" removes it) and body.
+func strictEvent(t *testing.T, contentType, body string) events.APIGatewayProxyRequest {
+	ev := loadEvent(t, "post-pets.json")
+	delete(ev.Headers, "Content-Type")
+	if contentType != "" {
+		ev.Headers["content-type"] = contentType
+	}
+	ev.Body = body
+	return ev
+}
+
+func TestMetrics(t *testing.T) {
+	store := newMemStore()
+	h, _ := newHandler(store)
+	var out bytes.Buffer
+	h.Metrics = &emf.Emitter{Namespace: "SecureApiJwt", Out: &out}
+	idem := loadEvent(t, "post-pets.json")
+	idem.Headers["Idempotency-Key"] = "m-1"
+	failing := newMemStore()
+	failing.fail = errors.New("dial tcp: unreachable")
+	hf, _ := newHandler(failing)
+	hf.Metrics = h.Metrics
+	tests := []struct {
+		name    string
+		h       *Handler
+		ev      events.APIGatewayProxyRequest
+		want    [3]float64 // PetsCreated, ClientErrors, ServerErrors
+		wantSts int
+	}{
+		{"created", h, loadEvent(t, "post-pets.json"), [3]float64{1, 0, 0}, 201},
+		{"idempotent first", h, idem, [3]float64{1, 0, 0}, 201},
+		{"idempotent replay is not a new pet", h, idem, [3]float64{0, 0, 0}, 201},
+		{"read", h, loadEvent(t, "get-pets.json"), [3]float64{0, 0, 0}, 200},
+		{"415", h, strictEvent(t, "text/plain", `{"type":"dog","price":1}`), [3]float64{0, 1, 0}, 415},
+		{"400", h, strictEvent(t, "application/json", `{"TYPE":"cat","PRICE":2}`), [3]float64{0, 1, 0}, 400},
+		{"500", hf, loadEvent(t, "get-pets.json"), [3]float64{0, 0, 1}, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out.Reset()
+			resp, _ := tt.h.Handle(context.Background(), tt.ev)
+			if resp.StatusCode != tt.wantSts {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantSts)
+			}
+			line := out.Bytes()
+			if bytes.Count(line, []byte("\n")) != 1 {
+				t.Fatalf("want one EMF line per request, got %q", line)
+			}
+			if err := emf.Validate(line); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			var m map[string]any
+			json.Unmarshal(line, &m)
+			got := [3]float64{m[MetricPetsCreated].(float64), m[MetricClientErrors].(float64), m[MetricServerErrors].(float64)}
+			if got != tt.want {
+				t.Fatalf("PetsCreated, ClientErrors, ServerErrors = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

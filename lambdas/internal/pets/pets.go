@@ -60,12 +60,16 @@ var (
 	priceRE = regexp.MustCompile(`^(0|[1-9][0-9]{0,5})(\.[0-9]{1,2})?$`)
 )
 
-// ParseNewPet validates a POST /pets body: exactly {"type", "price"}; type
+// ParseNewPet validates a POST /pets body: exactly {"type", "price"}, keys
+// spelled exactly and each once, nothing after the object; type
 // 1..64 letters (stored lower case); price a JSON number from 0 to 100000
 // with at most two decimals.
 func ParseNewPet(body []byte) (NewPet, error) {
 	if len(body) > MaxBodyBytes {
 		return NewPet{}, invalid("body is %d bytes; the limit is %d", len(body), MaxBodyBytes)
+	}
+	if err := checkStrictJSON(body, "type", "price"); err != nil {
+		return NewPet{}, err
 	}
 	var in struct {
 		Type  *string         `json:"type"`

@@ -1,0 +1,59 @@
+package tokenauth
+
+import (
+	"sync"
+
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+)
+
+// Authorizer metric names, from the list the dashboard also reads.
+const (
+	MetricAllow       = metrics.Allow
+	MetricDeny        = metrics.Deny
+	MetricFault       = metrics.Fault
+	MetricCacheHits   = metrics.CacheHits
+	MetricJWKSFetches = metrics.JWKSFetches
+	DimensionReason   = metrics.Reason
+)
+
+// statsSource is what a Verifier offers for metrics (jwtauth.Verifier does).
+type statsSource interface{ Stats() jwtauth.Stats }
+
+// metricsState remembers the verifier's counters at the last line, so each
+// line carries the invocation's delta and CloudWatch's Sum is the true total.
+type metricsState struct {
+	mu   sync.Mutex
+	last jwtauth.Stats
+}
+
+// record writes the invocation's one EMF line: the decision (Allow, Deny or
+// Fault, the last two with their reason) and the verifier's cache hits and
+// JWKS fetches since the previous line. Without Metrics it does nothing.
+func (h *Handler) record(decision, reason string) {
+	if h.Metrics == nil {
+		return
+	}
+	ev := h.Metrics.Event()
+	for _, d := range []string{MetricAllow, MetricDeny, MetricFault} {
+		if d == decision && d != MetricAllow {
+			ev.Dimension(DimensionReason, reason).Put(d, 1, emf.Count, []string{}, []string{DimensionReason})
+		} else if d == decision {
+			ev.Put(d, 1, emf.Count)
+		} else {
+			ev.Put(d, 0, emf.Count)
+		}
+	}
+	if src, ok := h.Verifier.(statsSource); ok {
+		s := src.Stats()
+		h.metrics.mu.Lock()
+		hits, fetches := s.CacheHits-h.metrics.last.CacheHits, s.JWKSFetches-h.metrics.last.JWKSFetches
+		h.metrics.last = s
+		h.metrics.mu.Unlock()
+		ev.Put(MetricCacheHits, float64(hits), emf.Count).Put(MetricJWKSFetches, float64(fetches), emf.Count)
+	}
+	if err := ev.Flush(); err != nil {
+		h.Log.Error("metrics", "error", err.Error())
+	}
+}
