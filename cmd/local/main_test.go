@@ -27,12 +27,14 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	state := filepath.Join(root, ".local")
-	endpoints := filepath.Join(state, "endpoints.json")
-	if _, err := os.Stat(endpoints); err == nil {
-		t.Skip("a make local is running here; not disturbing it")
+	if _, err := os.Stat(filepath.Join(root, "cdk.out", "manifest.json")); err != nil {
+		t.Fatalf("no synthesized template: run make synth first (make test does): %v", err)
 	}
-	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0")
+	// A state dir of its own: a make local running here does not stop the test.
+	state := filepath.Join(t.TempDir(), "state")
+	endpoints := filepath.Join(state, "endpoints.json")
+	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0",
+		"-state-dir", state, "-synth", "never")
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &lockedBuffer{}
@@ -63,6 +65,11 @@ func TestCtrlCStopsEverything(t *testing.T) {
 			t.Fatalf("no endpoints.json after 5 min\n%s", out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	for p, want := range map[string]os.FileMode{state: 0o700, endpoints: 0o600} {
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %v", p, info.Mode().Perm(), want)
+		}
 	}
 	children := descendants(cmd.Process.Pid)
 	if len(children) < 5 {
