@@ -26,7 +26,7 @@ LOCAL_FLAGS ?=
 AWS_CHECK ?= on
 
 # First runs compile the AWS CDK Go module (huge) and the AWS SDK: say so, or it looks hung.
-FIRST_RUN := the first run on a machine compiles the AWS CDK Go module and takes a few minutes; later runs take seconds
+FIRST_RUN := the first run on a machine compiles the AWS CDK Go module and the Lambdas: several minutes; later runs about a minute
 
 NODE_STAMP := node_modules/.installed
 
@@ -82,6 +82,7 @@ test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and a
 e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the walk-through as a test
 
 e2e-only:
+	@echo "End-to-end: compiling the test and the six Lambdas for this machine (first run: a few minutes), then the scenario"
 	go test -count=1 -v -run TestLocalStack ./test/e2e/ | grep -v '^=== RUN'
 
 # local checks the lock and the ports first, then synthesizes only when cdk.out/

@@ -68,10 +68,12 @@ func main() {
 	default:
 		fail(fmt.Errorf("-synth %q: want auto, always or never", *synthMode))
 	}
-	if reason == "" {
-		fmt.Printf("[0/7] using %s as it is (newer than every Go file, go.mod, cdk.json and package.json)\n", o.CDKOut)
+	if reason == "" && *synthMode == "never" {
+		fmt.Printf("Using %s as it is (-synth never)\n", o.CDKOut)
+	} else if reason == "" {
+		fmt.Printf("cdk.out is up to date (newer than every Go file, go.mod, go.sum, cdk.json and package.json): no synth needed\n")
 	} else {
-		fmt.Printf("[0/7] synthesizing %s (%s): the first run compiles the AWS CDK Go module and takes a few minutes, later runs under a minute\n", o.CDKOut, reason)
+		fmt.Printf("Synthesizing %s (%s) with the pinned cdk CLI: the first run on a machine compiles the AWS CDK Go module and takes a few minutes, later runs about a minute\n", o.CDKOut, reason)
 		if err := synth(ctx, root, o.CDKOut, os.Stdout); err != nil {
 			fail(err)
 		}
