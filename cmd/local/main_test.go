@@ -33,6 +33,10 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	// A state dir of its own: a make local running here does not stop the test.
 	state := filepath.Join(t.TempDir(), "state")
 	endpoints := filepath.Join(state, "endpoints.json")
+	// State as an older version left it: world-readable dir, lock and log.
+	os.MkdirAll(filepath.Join(state, "logs"), 0o755)
+	os.WriteFile(filepath.Join(state, "lock"), nil, 0o644)
+	os.WriteFile(filepath.Join(state, "logs", "dynalite.log"), nil, 0o644)
 	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0",
 		"-state-dir", state, "-synth", "never")
 	cmd.Dir = root
@@ -66,9 +70,13 @@ func TestCtrlCStopsEverything(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for p, want := range map[string]os.FileMode{state: 0o700, endpoints: 0o600} {
-		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != want {
-			t.Errorf("%s: %v, want mode %v", p, info.Mode().Perm(), want)
+	for p, want := range map[string]os.FileMode{state: 0o700, endpoints: 0o600, filepath.Join(state, "logs"): 0o700,
+		filepath.Join(state, "lock"): 0o600, filepath.Join(state, "logs", "dynalite.log"): 0o600} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Error(err)
+		} else if info.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode().Perm(), want)
 		}
 	}
 	children := descendants(cmd.Process.Pid)

@@ -301,6 +301,7 @@ func (s *Stack) acquireLock() error {
 		f.Close()
 		return alreadyRunning(f.Name())
 	}
+	f.Chmod(0o600) // an older run made it 0644
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	s.lock = f
@@ -499,7 +500,11 @@ func logFile(dir, name string) io.Writer {
 	}
 	// Logs may hold what a function or cognito-local printed about users: owner only.
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil || f.Chmod(0o600) != nil {
+	if err != nil {
+		return io.Discard
+	}
+	if err := f.Chmod(0o600); err != nil { // an older run made it 0644
+		f.Close()
 		return io.Discard
 	}
 	logs[p] = f
