@@ -13,24 +13,42 @@ export npm_config_audit := false
 
 CDK       := npx --no-install cdk
 LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore jwksseed
+# Variables: a `#> ` line above one is its make help text.
+#> how long make fuzz runs each fuzz target
 FUZZTIME  ?= 30s
+#> the event make invoke-authorizer sends
 EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
+#> the stack make diff, deploy, destroy and smoke act on
 STACK     ?= SecureApiJwt
-# Ports of make local, e.g. LOCAL_FLAGS="-http-port 18080 -rest-port 18081"
+#> flags of make local: -http-port 8080 -rest-port 8081 -cognito-port 9229 -dynamodb-port 8000 -lambda-port 9001 -token-port 9230 (0: any free port), -synth auto|always|never
 LOCAL_FLAGS ?=
-# make token: USER (command line only: the environment's USER is your login), or CLIENT=machine; SCOPE, FORMAT, PASSWORD
+# make token USER=adminuser: USER from the command line only (the environment's USER is your login).
 TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),)
+#> make token: CLIENT=machine for a client-credentials token
 CLIENT    ?=
+#> make token: scopes of a machine token, e.g. petstore/pets.read (default: all the client's)
 SCOPE     ?=
+#> make token: token, or claims (decoded, not verified)
 FORMAT    ?= token
+#> off skips the AWS credentials and region check of deploy, diff, destroy, smoke (e.g. on EC2 with an instance role)
+AWS_CHECK ?= on
+
+# First runs compile the AWS CDK Go module (huge) and the AWS SDK: say so, or it looks hung.
+FIRST_RUN := the first run on a machine compiles the AWS CDK Go module and the Lambdas: several minutes; later runs about a minute
 
 NODE_STAMP := node_modules/.installed
 
-help: ## List the targets
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+help: ## List the targets and the variables
+	@echo "Targets:"
+	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+	@echo "Variables (make TARGET NAME=value; default in brackets):"
+	@awk '/^#> /{doc=substr($$0,4); next} doc && /^[A-Z_]+ *\?=/{name=$$1; val=$$0; sub(/^[^=]*\?= */,"",val); printf "  \033[1m%-18s\033[0m %s [%s]\n", name, doc, (val == "" ? "empty" : val)} {doc=""}' $(MAKEFILE_LIST)
+	@echo "Environment: AWS_PROFILE, AWS_REGION (deploy, diff, destroy, smoke); LOCAL_ADMINUSER_PASSWORD, LOCAL_REGULARUSER_PASSWORD (local);"
+	@echo "  ISSUER, JWKS_URI, AUDIENCE (invoke-authorizer); make token USER=adminuser [PASSWORD=...] on the command line."
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@node -e 'const v = +process.versions.node.split(".")[0]; if (v < 22) console.log(`note: Node $${process.version} is past its end of life; Node 22 or 24 LTS is recommended (package.json engines). The tools still run on it.`)'
 	@# node_modules ships .go templates; a go.mod there keeps them out of ./...
 	echo 'module ignore_node_modules' > node_modules/go.mod
 	touch $@
@@ -46,18 +64,25 @@ build: ## Build every Lambda for arm64 into .build/ and show the sizes
 	@ls -l .build/arm64/*/bootstrap | awk '{printf "  %-40s %6.1f MiB\n", $$9, $$5/1048576}'
 
 synth: deps ## Synthesize the stack (cdk-nag included) into cdk.out/
+	@echo "cdk synth into cdk.out/ ($(FIRST_RUN))"
 	$(CDK) synth --quiet
 
-diff: deps ## Show what a deploy would change
+# aws-check: one clear line when no AWS credentials or region are configured,
+# before any synth (environment and ~/.aws files only, no network call).
+aws-check:
+	@[ "$(AWS_CHECK)" = off ] || { go build -o .build/awscheck ./cmd/awscheck && .build/awscheck $(firstword $(filter diff deploy destroy smoke,$(MAKECMDGOALS))); }
+
+diff: aws-check deps ## Show what a deploy would change
 	$(CDK) diff $(STACK)
 
-deploy: deps ## Deploy the stack to the current AWS account and region
+deploy: aws-check deps ## Deploy the stack to the current AWS account and region
 	$(CDK) deploy $(STACK) --require-approval never --outputs-file cdk.out/outputs.json
 
-destroy: deps ## Delete the stack and everything in it
+destroy: aws-check deps ## Delete the stack and everything in it
 	$(CDK) destroy $(STACK) --force
 
 test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, end-to-end local
+	@echo "Compiling and running the unit tests with -race (the first run compiles the AWS SDK and the CDK app: several minutes; later runs about a minute)"
 	go test -race -count=1 $$(go list ./... | grep -v '/test$$' | grep -v '/test/e2e$$')
 	go test -count=1 ./test/
 	$(MAKE) --no-print-directory e2e-only
@@ -65,16 +90,20 @@ test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and a
 e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the walk-through as a test
 
 e2e-only:
+	@echo "End-to-end: compiling the test and the six Lambdas for this machine (first run: a few minutes), then the scenario"
 	go test -count=1 -v -run TestLocalStack ./test/e2e/ | grep -v '^=== RUN'
 
-local: deps synth ## Run everything on this machine (no AWS account), print the walk-through; Ctrl-C stops it
+# local checks the lock and the ports first, then synthesizes only when cdk.out/
+# is older than the sources (cmd/local does both), so it does not depend on synth.
+local: deps ## Run everything on this machine (no AWS account), print the walk-through; Ctrl-C stops it
+	@echo "Building the local runner (the first run compiles the AWS SDK: about a minute)"
 	@go build -o .build/local ./cmd/local
 	@exec .build/local $(LOCAL_FLAGS)
 
 token: ## Print a token: USER=adminuser [PASSWORD=...] (ID token) or CLIENT=machine [SCOPE=petstore/pets.read]; FORMAT=claims decodes it (unverified)
 	@go build -o .build/token ./cmd/token && .build/token -user '$(TOKEN_USER)' -client '$(CLIENT)' -scope '$(SCOPE)' -format '$(FORMAT)' -stack '$(STACK)'
 
-smoke: ## Run the walk-through against the deployed stack (creates and deletes two users)
+smoke: aws-check ## Run the walk-through against the deployed stack (creates and deletes two users)
 	go run ./cmd/smoke -stack $(STACK)
 
 snapshot: deps ## Rewrite the golden template after a reviewed infrastructure change
@@ -102,4 +131,4 @@ invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AU
 clean: ## Remove build output
 	rm -rf cdk.out .build .local
 
-.PHONY: help deps build synth diff deploy destroy test e2e e2e-only local token smoke snapshot lint fuzz bench invoke-authorizer clean
+.PHONY: help deps build synth aws-check diff deploy destroy test e2e e2e-only local token smoke snapshot lint fuzz bench invoke-authorizer clean

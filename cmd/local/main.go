@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/template"
 	"time"
@@ -26,6 +27,8 @@ func main() {
 	flag.IntVar(&o.Ports.Lambda, "lambda-port", 9001, "Lambda Invoke API port")
 	flag.IntVar(&o.Ports.Token, "token-port", 9230, "OAuth2 token endpoint port (client credentials)")
 	flag.StringVar(&o.CDKOut, "cdk-out", "", "directory of the synthesized template (default: cdk.out)")
+	flag.StringVar(&o.StateDir, "state-dir", "", "directory for logs, binaries, endpoints.json and the lock (default: .local)")
+	synthMode := flag.String("synth", "auto", "auto: synthesize cdk.out when a Go file, go.mod, cdk.json or package.json is newer; always; never")
 	flag.Parse()
 
 	root, err := gobuild.ModuleRoot(".")
@@ -34,11 +37,48 @@ func main() {
 	}
 	o.ModuleRoot = root
 	o.Progress = os.Stdout
+	if o.CDKOut == "" {
+		o.CDKOut = filepath.Join(root, "cdk.out")
+	}
+	if o.StateDir == "" {
+		o.StateDir = filepath.Join(root, ".local")
+	}
 
 	// If whoever started us (make) dies without a signal reaching us, stop too.
 	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	// Seconds of checks before minutes of synth and builds.
+	if err := preflight(o.StateDir, []portFlag{
+		{"http-port", "HTTP API", o.Ports.HTTPAPI}, {"rest-port", "REST API", o.Ports.RESTAPI},
+		{"cognito-port", "cognito-local", o.Ports.Cognito}, {"dynamodb-port", "dynalite", o.Ports.DynamoDB},
+		{"lambda-port", "Lambda Invoke API", o.Ports.Lambda}, {"token-port", "OAuth2 token endpoint", o.Ports.Token},
+	}, os.Stdout); err != nil {
+		fail(err)
+	}
+	reason := "-synth always"
+	switch *synthMode {
+	case "auto":
+		if reason, err = staleReason(root, o.CDKOut); err != nil {
+			fail(err)
+		}
+	case "always":
+	case "never":
+		reason = ""
+	default:
+		fail(fmt.Errorf("-synth %q: want auto, always or never", *synthMode))
+	}
+	if reason == "" && *synthMode == "never" {
+		fmt.Printf("Using %s as it is (-synth never)\n", o.CDKOut)
+	} else if reason == "" {
+		fmt.Printf("cdk.out is up to date (newer than every Go file, go.mod, go.sum, cdk.json and package.json): no synth needed\n")
+	} else {
+		fmt.Printf("Synthesizing %s (%s) with the pinned cdk CLI: the first run on a machine compiles the AWS CDK Go module and takes a few minutes, later runs about a minute\n", o.CDKOut, reason)
+		if err := synth(ctx, root, o.CDKOut, os.Stdout); err != nil {
+			fail(err)
+		}
+	}
 	s, err := stack.Start(ctx, o)
 	if err != nil {
 		fail(err)
@@ -46,7 +86,7 @@ func main() {
 	if err := walkthrough.Execute(os.Stdout, s.Endpoints); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
-	fmt.Printf("Endpoints: %s\nLogs:      %s/logs/\nStop with Ctrl-C.\n", s.EndpointsFile, root+"/.local")
+	fmt.Printf("Endpoints: %s\nLogs:      %s/\nStop with Ctrl-C.\n", s.EndpointsFile, filepath.Join(o.StateDir, "logs"))
 	<-ctx.Done()
 	fmt.Println("\nstopping...")
 	done := make(chan struct{})

@@ -27,12 +27,18 @@ func TestCtrlCStopsEverything(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	state := filepath.Join(root, ".local")
-	endpoints := filepath.Join(state, "endpoints.json")
-	if _, err := os.Stat(endpoints); err == nil {
-		t.Skip("a make local is running here; not disturbing it")
+	if _, err := os.Stat(filepath.Join(root, "cdk.out", "manifest.json")); err != nil {
+		t.Fatalf("no synthesized template: run make synth first (make test does): %v", err)
 	}
-	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0", "-token-port", "0")
+	// A state dir of its own: a make local running here does not stop the test.
+	state := filepath.Join(t.TempDir(), "state")
+	endpoints := filepath.Join(state, "endpoints.json")
+	// State as an older version left it: world-readable dir, lock and log.
+	os.MkdirAll(filepath.Join(state, "logs"), 0o755)
+	os.WriteFile(filepath.Join(state, "lock"), nil, 0o644)
+	os.WriteFile(filepath.Join(state, "logs", "dynalite.log"), nil, 0o644)
+	cmd := exec.Command(bin, "-http-port", "0", "-rest-port", "0", "-cognito-port", "0", "-dynamodb-port", "0", "-lambda-port", "0", "-token-port", "0",
+		"-state-dir", state, "-synth", "never")
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out := &lockedBuffer{}
@@ -63,6 +69,15 @@ func TestCtrlCStopsEverything(t *testing.T) {
 			t.Fatalf("no endpoints.json after 5 min\n%s", out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	for p, want := range map[string]os.FileMode{state: 0o700, endpoints: 0o600, filepath.Join(state, "logs"): 0o700,
+		filepath.Join(state, "lock"): 0o600, filepath.Join(state, "logs", "dynalite.log"): 0o600} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Error(err)
+		} else if info.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode().Perm(), want)
+		}
 	}
 	children := descendants(cmd.Process.Pid)
 	if len(children) < 5 {

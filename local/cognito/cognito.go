@@ -69,8 +69,13 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	}
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(o.Port)
 	os.RemoveAll(filepath.Join(o.Dir, ".cognito"))
-	if err := os.MkdirAll(filepath.Join(o.Dir, ".cognito"), 0o755); err != nil {
-		return nil, err
+	for _, d := range []string{o.Dir, filepath.Join(o.Dir, ".cognito")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	cfg := map[string]any{
 		"LambdaClient":     map[string]any{"endpoint": o.LambdaEndpoint, "region": "us-east-1", "credentials": map[string]string{"accessKeyId": "local", "secretAccessKey": "local"}},
@@ -82,10 +87,14 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 		cfg["TriggerFunctions"] = map[string]string{"PreTokenGeneration": o.PreTokenFunction}
 	}
 	b, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(filepath.Join(o.Dir, ".cognito", "config.json"), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.Dir, ".cognito", "config.json"), b, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin)
+	// cognito-local writes its database (users' password hashes, refresh
+	// tokens, client secrets) to .cognito/db/*.json with Node's default mode
+	// 0666 less the umask, and it names the files itself. A umask of 077 for
+	// its process alone makes them 0600 (and db/ 0700); exec keeps the pid.
+	cmd := exec.Command("/bin/sh", "-c", `umask 077 && exec "$0" "$@"`, bin)
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(o.Port), "HOST=127.0.0.1")
 	p, err := procs.Start("cognito-local", cmd, o.Out)

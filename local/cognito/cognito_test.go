@@ -3,8 +3,18 @@ package cognito
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 )
 
 // cognitoLocalEvent is what cognito-local sends: version "0", no groups.
@@ -61,5 +71,72 @@ func TestPasswordMeetsThePolicy(t *testing.T) {
 			!strings.ContainsAny(p, "23456789") || !strings.ContainsAny(p, "!#%+-=?") {
 			t.Fatalf("password %q misses a character class", p)
 		}
+	}
+}
+
+// TestDatabaseIsPrivate runs the real cognito-local, makes it write a user
+// (password hash) and a refresh token, and checks that nothing it wrote is
+// readable by another user of the machine.
+func TestDatabaseIsPrivate(t *testing.T) {
+	root, err := gobuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "cognito")
+	ctx := context.Background()
+	l, err := Start(ctx, Options{ModuleRoot: root, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop(3 * time.Second)
+	pool, err := l.API.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("modes")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.PoolID = *pool.UserPool.Id
+	client, err := l.API.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String("modes"),
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	password := Password()
+	if err := l.CreateUser(ctx, "modeuser", password, nil); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := l.API.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: client.UserPoolClient.ClientId,
+		AuthParameters: map[string]string{"USERNAME": "modeuser", "PASSWORD": password}})
+	if err != nil || auth.AuthenticationResult == nil || aws.ToString(auth.AuthenticationResult.RefreshToken) == "" {
+		t.Fatalf("login: %v", err)
+	}
+
+	dbFiles, refreshOnDisk := 0, false
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700 | fs.ModeDir
+		}
+		if info.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, info.Mode(), want)
+		}
+		if !d.IsDir() && filepath.Base(filepath.Dir(p)) == "db" {
+			dbFiles++
+			b, _ := os.ReadFile(p)
+			refreshOnDisk = refreshOnDisk || strings.Contains(string(b), *auth.AuthenticationResult.RefreshToken)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The check is only worth something if the secrets really are in the files checked.
+	if dbFiles < 2 || !refreshOnDisk {
+		t.Fatalf("cognito-local's database not where expected: %d files in %s/.cognito/db, refresh token stored: %v", dbFiles, dir, refreshOnDisk)
 	}
 }

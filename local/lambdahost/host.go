@@ -295,8 +295,23 @@ func (f *function) runtimeAPI() http.Handler {
 
 // InvokeAPI serves POST /2015-03-31/functions/{name}/invocations, the Lambda
 // Invoke API, as the AWS SDKs call it.
+//
+// Anything on the machine can reach a loopback port, including a web page in
+// the user's browser: a cross-site POST with text/plain needs no preflight
+// and could invoke a function with a forged event. So the API refuses (403)
+// every request that carries an Origin header (browsers send one on
+// cross-site POSTs and on every preflight) or lacks an Authorization header
+// (the SDK's SigV4 signature, which cognito-local's calls carry and a page
+// cannot add without a preflight). The signature itself is not checked: the
+// local credentials are public anyway.
 func (h *Host) InvokeAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason := refuse(r); reason != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": reason})
+			return
+		}
 		name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
 		name, ok2 := strings.CutSuffix(name, "/invocations")
 		if r.Method != http.MethodPost || !ok || !ok2 {
@@ -318,4 +333,15 @@ func (h *Host) InvokeAPI() http.Handler {
 		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 		io.Copy(w, bytes.NewReader(out))
 	})
+}
+
+// refuse says why the Invoke API turns a request away ("" to serve it).
+func refuse(r *http.Request) string {
+	if o := r.Header.Get("Origin"); o != "" || len(r.Header.Values("Origin")) > 0 {
+		return fmt.Sprintf("the local Lambda Invoke API refuses browser requests (Origin %q): only SDK-signed calls from this machine are served", o)
+	}
+	if r.Header.Get("Authorization") == "" {
+		return "the local Lambda Invoke API needs an Authorization header (an SDK-signed request, as cognito-local sends)"
+	}
+	return ""
 }

@@ -137,7 +137,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			s.Stop()
 		}
 	}()
-	if err := os.MkdirAll(filepath.Join(o.StateDir, "logs"), 0o755); err != nil {
+	if err := makePrivateDirs(o.StateDir, filepath.Join(o.StateDir, "logs")); err != nil {
 		return s, err
 	}
 	// endpoints.json holds passwords and the machine client's secret.
@@ -169,7 +169,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			goFns = append(goFns, id)
 		}
 	}
-	step(2, "building %d Lambdas for %s/%s", len(goFns), runtime.GOOS, runtime.GOARCH)
+	step(2, "building %d Lambdas for %s/%s (the first run compiles them for a minute or two; later runs take seconds)", len(goFns), runtime.GOOS, runtime.GOARCH)
 	for i, id := range goFns {
 		pkg := pkgOf(t, id)
 		name := filepath.Base(pkg)
@@ -289,7 +289,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, err
 		}
 	}
-	s.EndpointsFile = filepath.Join(o.StateDir, "endpoints.json")
+		s.EndpointsFile = filepath.Join(o.StateDir, endpointsFile)
 	b, _ := json.MarshalIndent(s.Endpoints, "", "  ")
 	if err := os.WriteFile(s.EndpointsFile, append(b, '\n'), 0o600); err != nil {
 		return s, err
@@ -350,19 +350,70 @@ func (s *Stack) Stop() {
 	})
 }
 
+// lockFile and endpointsFile are the names inside the state dir.
+const lockFile, endpointsFile = "lock", "endpoints.json"
+
 func (s *Stack) acquireLock() error {
-	f, err := os.OpenFile(filepath.Join(s.opts.StateDir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(s.opts.StateDir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		pid, _ := os.ReadFile(f.Name())
 		f.Close()
-		return fmt.Errorf("%w (pid %s holds %s): stop it with Ctrl-C first", ErrAlreadyRunning, strings.TrimSpace(string(pid)), f.Name())
+		return alreadyRunning(f.Name())
 	}
+	f.Chmod(0o600) // an older run made it 0644
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	s.lock = f
+	// Whoever wrote an endpoints.json here no longer holds the lock: it crashed.
+	os.Remove(filepath.Join(s.opts.StateDir, endpointsFile))
+	return nil
+}
+
+func alreadyRunning(lock string) error {
+	pid, _ := os.ReadFile(lock)
+	return fmt.Errorf("%w (pid %s holds %s): stop it with Ctrl-C first", ErrAlreadyRunning, strings.TrimSpace(string(pid)), lock)
+}
+
+// CheckNotRunning is the cheap test a command makes before minutes of work:
+// it returns ErrAlreadyRunning, naming the holder's pid, when a local run
+// holds the lock of stateDir. When none does, an endpoints.json there is
+// left by a run that crashed (its owner is gone): it is removed, so no tool
+// or test takes it for a live stack, and stale reports that.
+func CheckNotRunning(stateDir string) (stale bool, err error) {
+	f, err := os.Open(filepath.Join(stateDir, lockFile))
+	if err == nil {
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			return false, alreadyRunning(f.Name())
+		}
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	} else if !os.IsNotExist(err) {
+		return false, err
+	}
+	err = os.Remove(filepath.Join(stateDir, endpointsFile))
+	if err == nil {
+		return true, nil
+	}
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// makePrivateDirs creates the directories mode 0700, also tightening ones an
+// older run made 0755: the state dir holds passwords, the machine client's
+// secret and cognito-local's database with refresh tokens.
+func makePrivateDirs(dirs ...string) error {
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -508,8 +559,13 @@ func logFile(dir, name string) io.Writer {
 	if f, ok := logs[p]; ok {
 		return f
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	// Logs may hold what a function or cognito-local printed about users: owner only.
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
+		return io.Discard
+	}
+	if err := f.Chmod(0o600); err != nil { // an older run made it 0644
+		f.Close()
 		return io.Discard
 	}
 	logs[p] = f

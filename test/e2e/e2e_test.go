@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -61,6 +62,8 @@ func TestLocalStack(t *testing.T) {
 		t.Fatalf("only %d steps ran", ran)
 	}
 	t.Run("make token", func(t *testing.T) { checkMakeToken(t, root, s) })
+	// After the scenario the state holds passwords, refresh tokens and logs.
+	checkPrivate(t, filepath.Dir(s.EndpointsFile))
 
 	// A second local run on the same state dir refuses to half-start.
 	if _, err := stack.Start(ctx, stack.Options{ModuleRoot: root, StateDir: filepath.Dir(s.EndpointsFile)}); err == nil || !strings.Contains(err.Error(), "already active") {
@@ -127,6 +130,35 @@ func checkEndpointsFile(t *testing.T, s *stack.Stack) {
 		um := u.(map[string]any)
 		if um["username"] == "" || um["password"] == "" || len(um["groups"].([]any)) == 0 {
 			t.Errorf("user %v", um)
+		}
+	}
+}
+
+// checkPrivate: the state dir is 0700 and each file in it that may hold a
+// password, a secret or a refresh token is 0600 (issue 9, section 7).
+func checkPrivate(t *testing.T, dir string) {
+	t.Helper()
+	mode := func(p string) fs.FileMode {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Mode().Perm()
+	}
+	if m := mode(dir); m != 0o700 {
+		t.Errorf("%s: mode %v, want 0700", dir, m)
+	}
+	files := []string{filepath.Join(dir, "endpoints.json"), filepath.Join(dir, "lock")}
+	for _, pattern := range []string{"logs/*.log", "cognito/.cognito/db/*.json", "cognito/.cognito/config.json"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		if len(m) == 0 {
+			t.Errorf("no %s in %s: the check would prove nothing", pattern, dir)
+		}
+		files = append(files, m...)
+	}
+	for _, f := range files {
+		if m := mode(f); m != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, m)
 		}
 	}
 }

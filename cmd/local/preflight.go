@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secure-api-go/apigw-jwt/internal/procs"
+	"github.com/secure-api-go/apigw-jwt/local/stack"
+)
+
+// portFlag ties a port to the flag that changes it, so that a busy port is
+// reported with the fix.
+type portFlag struct {
+	flag, what string
+	port       int
+}
+
+// checkPorts tries each fixed port on 127.0.0.1 and reports every busy one
+// at once, with the LOCAL_FLAGS that moves it. It runs before the synth and
+// the builds, so a busy port costs seconds, not minutes.
+func checkPorts(ports []portFlag) error {
+	var busy, fix []string
+	for _, p := range ports {
+		if p.port == 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
+		if err != nil {
+			busy = append(busy, fmt.Sprintf("port %d (%s, -%s) is in use on 127.0.0.1", p.port, p.what, p.flag))
+			fix = append(fix, fmt.Sprintf("-%s %d", p.flag, suggest(p.port)))
+			continue
+		}
+		l.Close()
+	}
+	if len(busy) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s\n  choose free ports: make local LOCAL_FLAGS=\"%s\" (0 picks any free port)", strings.Join(busy, "\n  "), strings.Join(fix, " "))
+}
+
+// suggest is a port to offer instead of a busy one: 10000 above it when that
+// one is free, else 0 (any free port).
+func suggest(port int) int {
+	alt := port + 10000
+	if alt > 65535 {
+		return 0
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(alt))
+	if err != nil {
+		return 0
+	}
+	l.Close()
+	return alt
+}
+
+// preflight is what can be checked in a second, before minutes of synth and
+// builds: no other run holds the state dir, and the ports are free. A
+// crashed run's endpoints.json is removed (its owner is gone).
+func preflight(stateDir string, ports []portFlag, out io.Writer) error {
+	stale, err := stack.CheckNotRunning(stateDir)
+	if err != nil {
+		return err
+	}
+	if stale {
+		fmt.Fprintf(out, "removed %s left by a run that did not stop cleanly\n", filepath.Join(stateDir, "endpoints.json"))
+	}
+	return checkPorts(ports)
+}
+
+// synthInputs are the files outside *.go that change the synthesized template.
+var synthInputs = []string{"go.mod", "go.sum", "cdk.json", "cdk.context.json", "package.json", "package-lock.json"}
+
+// skipDirs never hold synth inputs.
+var skipDirs = map[string]bool{"node_modules": true, "cdk.out": true, "testdata": true}
+
+// staleReason says why cdk.out must be synthesized again: it is missing, or
+// an input (a non-test Go file or one of synthInputs) is newer than its
+// manifest. "" means cdk.out is newer than every input and the synth can be skipped.
+func staleReason(root, cdkOut string) (string, error) {
+	manifest, err := os.Stat(filepath.Join(cdkOut, "manifest.json"))
+	if err != nil {
+		return filepath.Join(filepath.Base(cdkOut), "manifest.json") + " does not exist yet", nil
+	}
+	built := manifest.ModTime()
+	newer := func(p string, info fs.FileInfo) string {
+		if info.ModTime().After(built) {
+			rel, _ := filepath.Rel(root, p)
+			return rel + " changed after the last synth"
+		}
+		return ""
+	}
+	for _, name := range synthInputs {
+		p := filepath.Join(root, name)
+		if info, err := os.Stat(p); err == nil {
+			if r := newer(p, info); r != "" {
+				return r, nil
+			}
+		}
+	}
+	var reason string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(d.Name(), ".") || skipDirs[d.Name()] || p == cdkOut) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if reason = newer(p, info); reason != "" {
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return reason, err
+}
+
+// synth runs the pinned cdk CLI (node_modules/.bin/cdk, as make synth does)
+// to write cdk.out, with its output passed through.
+func synth(ctx context.Context, root, cdkOut string, out io.Writer) error {
+	bin, err := procs.NodeBin(root, "cdk")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, "synth", "--quiet", "--output", cdkOut)
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = os.Environ()
+	// The Makefile sets these; a direct run of the command gets them too.
+	for _, kv := range []string{"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20", "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1", "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1"} {
+		if k, _, _ := strings.Cut(kv, "="); os.Getenv(k) == "" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cdk synth: %w (run make synth to see it alone)", err)
+	}
+	fmt.Fprintf(out, "      synthesized in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
