@@ -311,7 +311,7 @@ func TestBackgroundRefresh(t *testing.T) {
 	if _, err := v.Verify(ctx, sign(t, k, claimsAt(clock.Now()), nil)); err != nil {
 		t.Fatalf("token while the refresh starts: %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for jwks.requests.Load() < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
