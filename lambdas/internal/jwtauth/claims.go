@@ -15,6 +15,11 @@ import (
 // (scope as a string, scp as an array) shapes.
 type Claims struct {
 	jwt.RegisteredClaims
+	// exp, nbf and iat shadow RegisteredClaims' to be read strictly; after
+	// Verify, RegisteredClaims holds them too.
+	Exp             timeClaim `json:"exp"`
+	Nbf             timeClaim `json:"nbf"`
+	Iat             timeClaim `json:"iat"`
 	ClientID        string    `json:"client_id,omitempty"`
 	TokenUse        string    `json:"token_use,omitempty"`
 	Scope           scopeList `json:"scope,omitempty"`
@@ -23,36 +28,45 @@ type Claims struct {
 	CognitoUsername string    `json:"cognito:username,omitempty"`
 }
 
-// timeClaims holds exp, nbf and iat as written in the token, before
-// golang-jwt reads them: its NumericDate also accepts a JSON string holding
-// digits ("exp":"9999999999"), which RFC 7519 section 2 does not.
-type timeClaims struct {
-	Exp json.RawMessage `json:"exp"`
-	Nbf json.RawMessage `json:"nbf"`
-	Iat json.RawMessage `json:"iat"`
-}
+// timeClaim is exp, nbf or iat as written in the token. golang-jwt's
+// NumericDate also accepts a JSON string holding digits ("exp":"9999999999"),
+// which RFC 7519 section 2 does not; timeClaim refuses anything but a JSON
+// number, null included (encoding/json calls UnmarshalJSON for null too).
+type timeClaim struct{ date *jwt.NumericDate }
 
-// UnmarshalJSON refuses exp, nbf and iat that are not JSON numbers (null
-// included), then decodes the claims as usual.
-func (c *Claims) UnmarshalJSON(b []byte) error {
-	var t timeClaims
-	if err := json.Unmarshal(b, &t); err != nil {
+func (t *timeClaim) UnmarshalJSON(b []byte) error {
+	if !isJSONNumber(b) {
+		return fmt.Errorf("%w: exp, nbf or iat is %s", ErrClaimType, Clip(string(b)))
+	}
+	d := new(jwt.NumericDate)
+	if err := d.UnmarshalJSON(b); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-	}{{"exp", t.Exp}, {"nbf", t.Nbf}, {"iat", t.Iat}} {
-		if f.raw != nil && !isJSONNumber(f.raw) {
-			return fmt.Errorf("%w: %s is %s", ErrClaimType, f.name, Clip(string(f.raw)))
-		}
-	}
-	type plain Claims // without this method
-	return json.Unmarshal(b, (*plain)(c))
+	t.date = d
+	return nil
 }
 
-func isJSONNumber(raw json.RawMessage) bool {
+func (t timeClaim) MarshalJSON() ([]byte, error) {
+	if t.date == nil {
+		return []byte("null"), nil
+	}
+	return t.date.MarshalJSON()
+}
+
+func isJSONNumber(raw []byte) bool {
 	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
+}
+
+// GetExpirationTime, GetNotBefore and GetIssuedAt give golang-jwt's
+// validator the strictly read times.
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp.date, nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.Nbf.date, nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Iat.date, nil }
+
+// fillTimes copies the strictly read times into RegisteredClaims, where
+// callers expect them.
+func (c *Claims) fillTimes() {
+	c.ExpiresAt, c.NotBefore, c.IssuedAt = c.Exp.date, c.Nbf.date, c.Iat.date
 }
 
 // Scopes returns the token's scopes from `scope` and `scp`, without duplicates.

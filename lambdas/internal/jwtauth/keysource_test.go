@@ -136,7 +136,7 @@ func TestWeakRSAKeysRefused(t *testing.T) {
 		}})
 		return string(b)
 	}()
-	for _, from := range []string{"fetched", "seeded"} {
+	for _, from := range []string{"fetched", "seeded", "seeded per issuer"} {
 		t.Run(from, func(t *testing.T) {
 			jwks := newJWKS(t)
 			jwks.set(func(s *jwksServer) { s.raw = weakSet })
@@ -144,8 +144,12 @@ func TestWeakRSAKeysRefused(t *testing.T) {
 			v := newVerifier(t, jwks, func(c *Config) {
 				c.Log = slog.New(slog.NewJSONHandler(&logs, nil))
 				c.RefreshMinInterval = time.Millisecond
-				if from == "seeded" {
+				switch from {
+				case "seeded":
 					c.JWKS = json.RawMessage(weakSet)
+				case "seeded per issuer":
+					c.Issuers = []Issuer{{Issuer: c.Issuer, JWKSURI: c.JWKSURI, Audiences: c.Audiences, JWKS: json.RawMessage(weakSet)}}
+					c.Issuer, c.JWKSURI, c.Audiences = "", "", nil
 				}
 			})
 			ctx := context.Background()
@@ -311,7 +315,7 @@ func TestBackgroundRefresh(t *testing.T) {
 	if _, err := v.Verify(ctx, sign(t, k, claimsAt(clock.Now()), nil)); err != nil {
 		t.Fatalf("token while the refresh starts: %v", err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for jwks.requests.Load() < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

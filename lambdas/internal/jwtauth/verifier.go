@@ -112,6 +112,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, v.classify(tok, err)
 	}
+	claims.fillTimes()
 	if err := is.checkAudience(claims); err != nil {
 		return nil, err
 	}

@@ -187,11 +187,13 @@ func TestVerifyFaultsFailClosed(t *testing.T) {
 		claims jwt.MapClaims
 		kid    string
 		want   error // nil: verification must still succeed from the cache of keys
+		// timeout of one JWKS request; default newVerifier's
+		timeout time.Duration
 	}{
 		{name: "JWKS 500 at cold start", before: func(s *jwksServer) { s.status = 500 }, kid: "k1", want: ErrKeySource},
 		{name: "malformed JWKS", before: func(s *jwksServer) { s.raw = `{"keys":[{"kty":"RSA","kid":"k1","n":"!!","e":"AQAB"}]}` }, kid: "k1", want: ErrKeySource},
 		{name: "JWKS not JSON", before: func(s *jwksServer) { s.raw = `<html>` }, kid: "k1", want: ErrKeySource},
-		{name: "JWKS slower than the timeout", before: func(s *jwksServer) { s.delay = 2 * time.Second }, kid: "k1", want: ErrKeySource},
+		{name: "JWKS slower than the timeout", before: func(s *jwksServer) { s.delay = 3 * time.Second }, timeout: 300 * time.Millisecond, kid: "k1", want: ErrKeySource},
 		{name: "JWKS down after warm-up, known kid", after: func(s *jwksServer) { s.status = 503 }, kid: "k1", want: nil},
 		{name: "JWKS down after warm-up, unknown kid", after: func(s *jwksServer) { s.status = 503 }, kid: "k2", want: ErrKeySource},
 	}
@@ -201,7 +203,12 @@ func TestVerifyFaultsFailClosed(t *testing.T) {
 			if tt.before != nil {
 				jwks.set(tt.before)
 			}
-			v := newVerifier(t, jwks, func(c *Config) { c.HTTPTimeout = 200 * time.Millisecond; c.CacheSize = -1 })
+			v := newVerifier(t, jwks, func(c *Config) {
+				if tt.timeout > 0 {
+					c.HTTPTimeout = tt.timeout
+				}
+				c.CacheSize = -1
+			})
 			if tt.after != nil {
 				if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); err != nil {
 					t.Fatalf("warm-up: %v", err)
