@@ -340,7 +340,7 @@ func (r *runner) machineMatrix(ctx context.Context) {
 
 	if read != "" {
 		r.call(ctx, "REST GET /pets with the read token", "GET", rest+"/pets", read, "", 200, `"type":"dog"`)
-		r.call(ctx, "REST POST /pets with the read token (write scope needed)", "POST", rest+"/pets", read, `{"type":"cat","price":3}`, 403, "explicit deny")
+		r.call(ctx, "REST POST /pets with the read token (write scope needed)", "POST", rest+"/pets", read, `{"type":"cat","price":3}`, 403, "not authorized to access this resource")
 		r.call(ctx, "HTTP GET /AdminUser with the read token", "GET", h+"/AdminUser", read, "", 403, "Forbidden")
 		r.call(ctx, "HTTP GET /claims with the read token", "GET", h+"/claims", read, "", 200, `"client_id":"`+m.ClientID+`"`)
 	}
