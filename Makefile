@@ -52,7 +52,7 @@ deploy: deps ## Deploy the stack to the current AWS account and region
 destroy: deps ## Delete the stack and everything in it
 	$(CDK) destroy $(STACK) --force
 
-test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, end-to-end local
+test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, cfn-lint, end-to-end local
 	go test -race -count=1 $$(go list ./... | grep -v '/test$$' | grep -v '/test/e2e$$')
 	go test -count=1 ./test/
 	$(MAKE) --no-print-directory e2e-only
