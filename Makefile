@@ -81,7 +81,7 @@ deploy: aws-check deps ## Deploy the stack to the current AWS account and region
 destroy: aws-check deps ## Delete the stack and everything in it
 	$(CDK) destroy $(STACK) --force
 
-test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, end-to-end local
+test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, cfn-lint, end-to-end local
 	@echo "Compiling and running the unit tests with -race (the first run compiles the AWS SDK and the CDK app: several minutes; later runs about a minute)"
 	go test -race -count=1 $$(go list ./... | grep -v '/test$$' | grep -v '/test/e2e$$')
 	go test -count=1 ./test/
@@ -90,7 +90,7 @@ test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and a
 e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the walk-through as a test
 
 e2e-only:
-	@echo "End-to-end: compiling the test and the six Lambdas for this machine (first run: a few minutes), then the scenario"
+	@echo "End-to-end: compiling the test and the seven Lambdas for this machine (first run: a few minutes), then the scenario"
 	go test -count=1 -v -run TestLocalStack ./test/e2e/ | grep -v '^=== RUN'
 
 # local checks the lock and the ports first, then synthesizes only when cdk.out/

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
@@ -53,6 +55,10 @@ type Config struct {
 	AuthorizerReservedConcurrency       float64
 	// ExtraIssuers the REST authorizer trusts besides AuthIssuer (or the pool); no jwks.
 	ExtraIssuers []seedspec.Issuer
+	// APIGatewayCloudWatchRole: "create" makes API Gateway's account-wide
+	// CloudWatch role and account setting (retained on destroy); "existing"
+	// skips both, for accounts that already have one.
+	APIGatewayCloudWatchRole string
 
 	// ScopeClientID is the <clientId> in scope names "<group>-<clientId>"; "" = the stack's app client.
 	ScopeClientID string
@@ -93,6 +99,7 @@ var defaults = map[string]any{
 	"authTokenUse":                  "",
 	"authorizerReservedConcurrency": 0.0,
 	"extraIssuers":                  []any{},
+	"apiGatewayCloudWatchRole":      "create",
 	"scopeClientId":                 "",
 	"resourceServerId":              scope.DefaultResourceServer,
 	"corsOrigins":                   []any{},
@@ -239,6 +246,50 @@ var (
 	resourceServerRE = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]{1,256}$`)
 )
 
+// cdkKeys are the CDK's own context keys without a namespace: `cdk
+// acknowledge` and `cdk cli-telemetry` write them into cdk.json or cdk.context.json.
+var cdkKeys = []string{"acknowledged-issue-numbers", "cli-telemetry"}
+
+// LoadContext reads the whole context (app.Node().GetAllContext): like
+// LoadConfig, and a key that is neither this app's nor the CDK's is an error
+// too, so a typo (restAuthorizerTTL) does not silently keep the default.
+// Namespaced keys (with a colon: aws:cdk:*, @aws-cdk/...:flag, cached
+// lookups such as availability-zones:account=...) belong to the CDK and its
+// construct libraries.
+func LoadContext(ctx map[string]any) (*Config, error) {
+	var unknown []error
+	keys := make([]string, 0, len(ctx))
+	for k := range ctx {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if _, ok := defaults[k]; ok || strings.Contains(k, ":") || slices.Contains(cdkKeys, k) {
+			continue
+		}
+		unknown = append(unknown, fmt.Errorf("context key %s: not a setting of this app%s (the settings and their defaults are in cdk.json)", k, suggest(k)))
+	}
+	cfg, err := LoadConfig(func(k string) any { return ctx[k] })
+	if len(unknown) > 0 {
+		return nil, errors.Join(append(unknown, err)...)
+	}
+	return cfg, err
+}
+
+// suggest names the known key closest to a mistyped one.
+func suggest(key string) string {
+	best, dist := "", -1
+	for _, k := range ContextKeys() {
+		if d := levenshtein.ComputeDistance(strings.ToLower(key), strings.ToLower(k)); dist < 0 || d < dist {
+			best, dist = k, d
+		}
+	}
+	if dist <= max(2, len(key)/3) {
+		return ": did you mean " + best + "?"
+	}
+	return "; the closest is " + best
+}
+
 // LoadConfig reads and validates every context key. get returns nil for an
 // unset key. The error lists every problem, one per line.
 func LoadConfig(get func(key string) any) (*Config, error) {
@@ -278,6 +329,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	c.RESTAuthorizerTTL = r.number("restAuthorizerTtl", 0, 3600, " seconds (API Gateway's limit)")
 	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, 1000, "")
 	c.ExtraIssuers = r.issuers("extraIssuers")
+	c.APIGatewayCloudWatchRole = r.oneOf("apiGatewayCloudWatchRole", "create", "existing")
 
 	if !stackNameRE.MatchString(c.StackName) {
 		r.fail("stackName", "%q: want a letter, then letters, digits and hyphens (CloudFormation's rule)", c.StackName)

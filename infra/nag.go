@@ -35,12 +35,14 @@ func (s *Stack) Suppressions(cfg *Config) []Suppression {
 			Reason: "X-Ray tracing: xray:PutTraceSegments and PutTelemetryRecords support no resource-level scoping.",
 		})
 	}
-	out = append(out,
-		Suppression{
+	if cfg.APIGatewayCloudWatchRole == "create" {
+		out = append(out, Suppression{
 			Rule: "AwsSolutions-IAM4", Target: s.REST.Api, Where: "PetStoreApi CloudWatch role",
 			AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"},
 			Reason:    "API Gateway's account-level logging role; AWS documents this managed policy for it and access logs need it.",
-		},
+		})
+	}
+	out = append(out,
 		Suppression{
 			Rule: "AwsSolutions-APIG4", Target: s.REST.Api.Root().Node().FindChild(jsii.String("GET")), Where: "PetStoreApi GET /",
 			Reason: "Public landing page by design: a mock integration with static HTML, no data and no Lambda.",

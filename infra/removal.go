@@ -15,7 +15,10 @@ var RetainedTypes = map[string]bool{
 }
 
 // removalPolicy is an aspect: the one place that decides what `cdk destroy`
-// keeps - nothing by default, the data with removalPolicy=retain.
+// keeps - nothing by default, the data with removalPolicy=retain. It leaves
+// alone API Gateway's account-wide CloudWatch role setting and its role, which
+// the restapi construct retains whatever the policy: other REST APIs in the
+// account log through them.
 type removalPolicy struct {
 	policy awscdk.RemovalPolicy
 }

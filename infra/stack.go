@@ -59,6 +59,7 @@ const (
 func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps) *Stack {
 	stack := awscdk.NewStack(scopeC, jsii.String(cfg.StackName), props)
 	s := &Stack{Stack: stack, Functions: map[string]*golambda.GoLambda{}}
+	applyTags(stack, cfg.StackName)
 	retention := retentionDays(cfg.LogRetentionDays)
 	fn := func(id, name, desc string, env map[string]*string, reserved float64) *golambda.GoLambda {
 		f := golambda.New(stack, id, &golambda.Props{Name: name, Description: desc, Environment: env, LogRetention: retention, ReservedConcurrency: reserved})
@@ -176,6 +177,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		ThrottleBurst:        cfg.RESTThrottleBurst,
 		CorsOrigins:          cfg.CorsOrigins,
 		AccessLogs:           awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+
+		// The account-wide API Gateway logging role: created and retained, or the account's own.
+		ExistingCloudWatchRole: cfg.APIGatewayCloudWatchRole == "existing",
 	})
 
 	fns := map[string]awslambda.IFunction{}

@@ -113,7 +113,7 @@ func TestJWKSSeedLeastPrivilegeAndNothingRetained(t *testing.T) {
 				if asJSON(st["Resource"]) != asJSON(getAtt(logsID, "Arn")) {
 					t.Errorf("seed may write logs to %s, want only its own group", asJSON(st["Resource"]))
 				}
-			case `["xray:PutTraceSegments","xray:PutTelemetryRecords"]`: // X-Ray tracing, as every function (golambda)
+			case `["xray:PutTelemetryRecords","xray:PutTraceSegments"]`: // X-Ray tracing, as every function (golambda); sorted by minimizePolicies
 			default:
 				t.Errorf("seed role may %s on %s: want only its own logs", actions, asJSON(st["Resource"]))
 			}

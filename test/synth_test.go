@@ -24,6 +24,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden template in testdata/")
 
 type synthResult struct {
+	app      awscdk.App
 	stack    *infra.Stack
 	cfg      *infra.Config
 	template assertions.Template
@@ -45,14 +46,17 @@ func synth(t *testing.T, ctx map[string]any) *synthResult {
 	if r, ok := synthCache[string(key)]; ok {
 		return r
 	}
-	full := map[string]any{"aws:cdk:bundling-stacks": []any{}}
+	// cdk.json's context first (the feature flags and the defaults), as the CLI passes it.
+	full := cdkJSON(t).Context
+	full["aws:cdk:bundling-stacks"] = []any{}
 	for k, v := range ctx {
 		full[k] = v
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &full, AnalyticsReporting: jsii.Bool(false)})
-	cfg, err := infra.LoadConfig(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	cfg, err := infra.LoadContext(all)
 	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
+		t.Fatalf("LoadContext: %v", err)
 	}
 	s := infra.NewStack(app, cfg, nil)
 	infra.ApplyNag(app)
@@ -60,7 +64,7 @@ func synth(t *testing.T, ctx map[string]any) *synthResult {
 	var m map[string]any
 	b, _ := json.Marshal(tpl.ToJSON())
 	json.Unmarshal(b, &m)
-	r := &synthResult{stack: s, cfg: cfg, template: tpl, json: m}
+	r := &synthResult{app: app, stack: s, cfg: cfg, template: tpl, json: m}
 	synthCache[string(key)] = r
 	return r
 }
@@ -408,9 +412,12 @@ func TestOutputs(t *testing.T) {
 
 func TestNothingRetainedByDefault(t *testing.T) {
 	r := synth(t, nil)
+	// The one exception: API Gateway's account-wide CloudWatch role setting
+	// and its role, which other REST APIs in the account share (README, Deploying).
+	shared := accountLogging(t, r)
 	for id, res := range r.json["Resources"].(map[string]any) {
 		m := res.(map[string]any)
-		if m["DeletionPolicy"] == "Retain" || m["UpdateReplacePolicy"] == "Retain" {
+		if (m["DeletionPolicy"] == "Retain" || m["UpdateReplacePolicy"] == "Retain") && !shared[id] {
 			t.Errorf("%s (%s) is retained", id, m["Type"])
 		}
 	}
@@ -475,11 +482,7 @@ func TestContextOverrides(t *testing.T) {
 				"MethodSettings": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"ThrottlingBurstLimit": 9})}),
 			})
 		}},
-		{"external IdP for both APIs", map[string]any{
-			"jwtIssuer": "https://example.us.auth0.com/", "jwtAudience": []any{"https://pets.example.com"},
-			"authIssuer": "https://login.example.com/api/oidc", "authJwksUri": "https://login.example.com/api/oidc/jwks",
-			"authAudience": "https://pets.example.com", "authTokenUse": "access", "scopeClientId": "pets",
-		}, func(t *testing.T, r *synthResult) {
+		{"external IdP for both APIs", externalIdP, func(t *testing.T, r *synthResult) {
 			r.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 				"JwtConfiguration": map[string]any{"Issuer": "https://example.us.auth0.com/", "Audience": []any{"https://pets.example.com"}},
 			})
@@ -547,19 +550,29 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 	}
 }
 
-// TestCDKJSONHoldsTheDefaults keeps cdk.json and the code's defaults in step.
-func TestCDKJSONHoldsTheDefaults(t *testing.T) {
+// cdkJSONFile is the part of cdk.json the tests read.
+type cdkJSONFile struct {
+	App     string         `json:"app"`
+	Context map[string]any `json:"context"`
+}
+
+// cdkJSON reads ../cdk.json afresh (callers may change the returned maps).
+func cdkJSON(t *testing.T) cdkJSONFile {
+	t.Helper()
 	raw, err := os.ReadFile("../cdk.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cdk struct {
-		App     string         `json:"app"`
-		Context map[string]any `json:"context"`
-	}
+	var cdk cdkJSONFile
 	if err := json.Unmarshal(raw, &cdk); err != nil {
-		t.Fatal(err)
+		t.Fatalf("cdk.json: %v", err)
 	}
+	return cdk
+}
+
+// TestCDKJSONHoldsTheDefaults keeps cdk.json and the code's defaults in step.
+func TestCDKJSONHoldsTheDefaults(t *testing.T) {
+	cdk := cdkJSON(t)
 	defaults := infra.Defaults()
 	var missing []string
 	for _, k := range infra.ContextKeys() {

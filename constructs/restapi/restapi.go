@@ -50,6 +50,12 @@ type Props struct {
 	CorsOrigins []string
 	// LandingPage is the HTML of GET /. Default: a short page naming the routes.
 	LandingPage string
+	// ExistingCloudWatchRole: the account already has API Gateway's
+	// CloudWatch role setting, so create neither the role nor the
+	// AWS::ApiGateway::Account. Default: false - create both and retain them
+	// on destroy, because the setting is account-wide: deleting it would stop
+	// every other REST API in the account and region from logging.
+	ExistingCloudWatchRole bool
 }
 
 // RestAPI exposes what New made.
@@ -116,8 +122,7 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		RestApiName:   jsii.String(p.Name),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// Access and execution logs need the account's API Gateway CloudWatch role.
-		CloudWatchRole:              jsii.Bool(true),
-		CloudWatchRoleRemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		CloudWatchRole: jsii.Bool(!p.ExistingCloudWatchRole),
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(p.StageName),
 			ThrottlingRateLimit:  &p.ThrottleRate,
@@ -129,6 +134,9 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(p.AccessLogs),
 			AccessLogFormat:      awsapigateway.AccessLogFormat_Custom(jsii.String(AccessLogFormat)),
 		},
+	}
+	if !p.ExistingCloudWatchRole {
+		apiProps.CloudWatchRoleRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
 	if len(p.CorsOrigins) > 0 {
 		apiProps.DefaultCorsPreflightOptions = &awsapigateway.CorsOptions{

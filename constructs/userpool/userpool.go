@@ -171,6 +171,9 @@ func New(scope constructs.Construct, id string, props *Props) *UserPool {
 		SignInCaseSensitive: jsii.Bool(false),
 		SelfSignUpEnabled:   jsii.Bool(p.SelfSignUp),
 		AutoVerify:          &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		// A changed email takes effect only once the code sent to it is
+		// confirmed: until then tokens and sign-in keep the verified one.
+		KeepOriginal: &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
 		PasswordPolicy: &awscognito.PasswordPolicy{
 			MinLength:            jsii.Number(12),
 			RequireLowercase:     jsii.Bool(true),
@@ -216,6 +219,11 @@ func New(scope constructs.Construct, id string, props *Props) *UserPool {
 		IdTokenValidity:            awscdk.Duration_Minutes(&p.IDTokenMinutes),
 		RefreshTokenValidity:       awscdk.Duration_Days(&p.RefreshTokenDays),
 		AuthSessionValidity:        awscdk.Duration_Minutes(jsii.Number(3)),
+		// Explicit lists, not Cognito's "all attributes": the app reads the
+		// email and whether it is verified, and a user may change only the
+		// email (never email_verified, which Cognito sets on confirmation).
+		ReadAttributes:  awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true), EmailVerified: jsii.Bool(true)}),
+		WriteAttributes: awscognito.NewClientAttributes().WithStandardAttributes(&awscognito.StandardAttributesMask{Email: jsii.Bool(true)}),
 	})
 
 	domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{

@@ -15,7 +15,12 @@ import (
 func main() {
 	defer jsii.Close()
 	app := awscdk.NewApp(nil)
-	cfg, err := infra.LoadConfig(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	ctx, ok := app.Node().GetAllContext(nil).(map[string]any)
+	if !ok {
+		fmt.Fprintf(os.Stderr, "cannot read the CDK context: got %T\n", app.Node().GetAllContext(nil))
+		os.Exit(1)
+	}
+	cfg, err := infra.LoadContext(ctx)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "configuration error (fix cdk.json or the -c overrides):\n%v\n", err)
 		os.Exit(1)
