@@ -69,6 +69,14 @@ func ValidToken(s string) bool {
 // Split is the one way a space-separated scope string (RFC 6749 section 3.3,
 // the "scope" claim, the authorizer context handed to backends) becomes a
 // list: the authorizer's policy, its context and the PetStore all use it.
+// Only U+0020 separates (the RFC's SP); any other whitespace stays inside a
+// part, where ValidToken refuses it, so no reader splits differently.
 func Split(s string) []string {
-	return strings.Fields(s)
+	out := []string{}
+	for _, p := range strings.Split(s, " ") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -52,7 +52,9 @@ func TestSplit(t *testing.T) {
 	}{
 		{"", []string{}},
 		{"a b", []string{"a", "b"}},
-		{"  a\tb\n c ", []string{"a", "b", "c"}},
+		{"  a  b c ", []string{"a", "b", "c"}},
+		// Only SP separates: other whitespace stays in the part (ValidToken refuses it).
+		{"a\tb\u00a0c d", []string{"a\tb\u00a0c", "d"}},
 	}
 	for _, tt := range tests {
 		got := Split(tt.in)

@@ -252,6 +252,16 @@ func newID() string {
 func (f *function) runtimeAPI() http.Handler {
 	const prefix = "/2018-06-01/runtime/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Only the function's own process talks to this endpoint; a browser
+		// page could take the next event (and its bearer token) off the queue
+		// or, through DNS rebinding, answer it with a forged policy.
+		if len(r.Header.Values("Origin")) > 0 || r.Host != f.listener.Addr().String() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"errorType": "Forbidden",
+				"errorMessage": "the local Runtime API serves only its function's process (no Origin, Host " + f.listener.Addr().String() + ")"})
+			return
+		}
 		path := strings.TrimPrefix(r.URL.Path, prefix)
 		switch {
 		case r.Method == http.MethodGet && path == "invocation/next":

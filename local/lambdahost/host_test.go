@@ -199,3 +199,47 @@ func TestStopLeavesNoProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeAPIServesOnlyItsProcess: a browser page (Origin) or a DNS
+// rebinding attack (another Host) cannot take an event off the queue or
+// answer it; the function's own process, which calls 127.0.0.1:<port>, can.
+func TestRuntimeAPIServesOnlyItsProcess(t *testing.T) {
+	h := startPretoken(t, 1)
+	addr := h.funcs["pretoken"].listener.Addr().String()
+	next := "http://" + addr + "/2018-06-01/runtime/invocation/next"
+	tests := []struct {
+		name         string
+		method, path string
+		origin, host string
+	}{
+		{"next from a page", "GET", next, "https://evil.example", ""},
+		{"next through DNS rebinding", "GET", next, "", "evil.example:" + strings.Split(addr, ":")[1]},
+		{"a forged response", "POST", "http://" + addr + "/2018-06-01/runtime/invocation/some-id/response", "", "localhost:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, tt.path, strings.NewReader(`{"principalId":"x"}`))
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+			if err != nil {
+				t.Fatalf("%v (a request that is not refused waits for an event)", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", resp.StatusCode)
+			}
+		})
+	}
+	// The function's own process still gets its events.
+	event, _ := os.ReadFile("../../lambdas/internal/pretoken/testdata/v1.json")
+	if _, err := h.Invoke(context.Background(), "pretoken", event); err != nil {
+		t.Fatalf("invocation after the refusals: %v", err)
+	}
+}

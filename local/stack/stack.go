@@ -289,7 +289,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			return s, err
 		}
 	}
-		s.EndpointsFile = filepath.Join(o.StateDir, endpointsFile)
+	s.EndpointsFile = filepath.Join(o.StateDir, endpointsFile)
 	b, _ := json.MarshalIndent(s.Endpoints, "", "  ")
 	if err := os.WriteFile(s.EndpointsFile, append(b, '\n'), 0o600); err != nil {
 		return s, err

@@ -103,7 +103,13 @@ func (s *scopeList) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &str); err != nil {
 			return err
 		}
-		*s = scope.Split(str)
+		parts := scope.Split(str)
+		for _, e := range parts {
+			if !scope.ValidToken(e) {
+				return fmt.Errorf("%w: scope string holds %q, not a scope token (separate scopes with single spaces, printable ASCII)", ErrScope, Clip(e))
+			}
+		}
+		*s = parts
 		return nil
 	}
 	var arr []string

@@ -99,9 +99,15 @@ func (s *keySource) seed(raw []byte) error {
 	defer s.mu.Unlock()
 	s.install(set, "seed")
 	s.healthy, s.lastErr = true, nil
-	s.refreshDue.Store(s.now().Add(s.refresh).UnixNano())
+	// A seed is as old as the deploy: trust it for the first minute only
+	// (RefreshMinInterval), then refresh in the background, so a key the IdP
+	// revoked after the deploy does not live for a whole RefreshInterval.
+	s.refreshDue.Store(s.now().Add(s.minInterval).UnixNano())
 	return nil
 }
+
+// refreshAt is when the current set is next refreshed (or retried).
+func (s *keySource) refreshAt() time.Time { return time.Unix(0, s.refreshDue.Load()) }
 
 // KeyRead finds a key by kid, fetching the JWKS when the kid is unknown and
 // the limits allow it. Errors wrap ErrWeakKey, ErrUnknownKey or ErrKeySource.
@@ -228,7 +234,13 @@ func (s *keySource) fetch() (*keySet, error) {
 // keys are logged, only when the set differs from the current one: once per
 // key set, not per token or per refresh.
 func (s *keySource) install(set *keySet, from string) {
-	if old := s.set.Load(); old == nil || old.print != set.print {
+	old := s.set.Load()
+	// The set is stored before the generation moves: a verification that
+	// read the old generation and found a key in the new set is simply not
+	// cached; the reverse order would cache an old key under the new generation.
+	s.set.Store(set)
+	s.MemoryJWKSet.KeyReplaceAll(context.Background(), set.all)
+	if old == nil || old.print != set.print {
 		s.gen.Add(1)
 		if len(set.refused) > 0 {
 			kids := make([]string, 0, len(set.refused))
@@ -239,8 +251,6 @@ func (s *keySource) install(set *keySet, from string) {
 			s.log.Warn("jwks keys refused", "jwksUri", s.uri, "from", from, "refused", kids)
 		}
 	}
-	s.set.Store(set)
-	s.MemoryJWKSet.KeyReplaceAll(context.Background(), set.all)
 }
 
 // parseKeySet reads a JWKS document. A key that cannot be parsed makes the

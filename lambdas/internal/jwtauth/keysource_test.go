@@ -384,3 +384,79 @@ func TestIssuerConfigFromEnv(t *testing.T) {
 		t.Fatalf("New with ISSUERS: %v", err)
 	}
 }
+
+// waitRequests waits (in real time: the fetch runs in a goroutine) until the
+// JWKS server has seen n requests and the verifier has installed the answer.
+func waitRequests(t *testing.T, jwks *jwksServer, v *Verifier, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for jwks.requests.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := jwks.requests.Load(); got != n {
+		t.Fatalf("%d JWKS requests, want %d", got, n)
+	}
+	for _, is := range v.issuers {
+		is.keys.mu.Lock()
+		done := is.keys.inflight
+		is.keys.mu.Unlock()
+		if done != nil {
+			<-done
+		}
+	}
+}
+
+// TestRevokedKeyDoesNotLiveOn: a key the IdP removed stops verifying within
+// the refresh interval, for a token already in the verified-token cache and
+// for a key that came from the deploy-time seed.
+func TestRevokedKeyDoesNotLiveOn(t *testing.T) {
+	old := testKey{kid: "old", priv: rsaKey(t, 0), alg: "RS256", use: "sig"}
+	next := testKey{kid: "next", priv: rsaKey(t, 1), alg: "RS256", use: "sig"}
+	ctx := context.Background()
+
+	t.Run("cached token", func(t *testing.T) {
+		jwks := newJWKS(t, old, next)
+		clock := newClock()
+		v := newVerifier(t, jwks, func(c *Config) { c.Now = clock.Now; c.RefreshInterval = time.Hour })
+		// A token valid for a day, verified and cached under the old key.
+		tok := sign(t, old, with(claimsAt(clock.Now()), "exp", clock.Now().Add(24*time.Hour).Unix()), nil)
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(ctx, tok); err != nil || v.Stats().CacheHits != 1 {
+			t.Fatalf("repeat: %v, cache hits %d, want a hit", err, v.Stats().CacheHits)
+		}
+		jwks.set(func(s *jwksServer) { s.keys = []testKey{next} }) // the IdP rotates "old" out
+		clock.Advance(61 * time.Minute)
+		// Past the refresh: the cache entry has expired, the set is refetched...
+		v.Verify(ctx, tok)
+		waitRequests(t, jwks, v, 2)
+		// ...and the token of the removed key is refused, cached or not.
+		if _, err := v.Verify(ctx, tok); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("token of a removed key after the refresh: %v, want ErrUnknownKey", err)
+		}
+	})
+
+	t.Run("seeded key", func(t *testing.T) {
+		jwks := newJWKS(t, next) // the IdP revoked "old" after the deploy that seeded it
+		clock := newClock()
+		v := newVerifier(t, jwks, func(c *Config) {
+			c.Now = clock.Now
+			c.JWKS = jwksDoc(t, old, next)
+			c.RefreshMinInterval = time.Minute
+			c.RefreshInterval = time.Hour
+		})
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatalf("seeded key at cold start: %v", err)
+		}
+		if n := jwks.requests.Load(); n != 0 {
+			t.Fatalf("cold start with a seed made %d requests, want 0", n)
+		}
+		clock.Advance(2 * time.Minute)
+		v.Verify(ctx, sign(t, old, with(claimsAt(clock.Now()), "jti", "2"), nil))
+		waitRequests(t, jwks, v, 1)
+		if _, err := v.Verify(ctx, sign(t, old, with(claimsAt(clock.Now()), "jti", "3"), nil)); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("revoked seeded key two minutes after cold start: %v, want ErrUnknownKey", err)
+		}
+	})
+}

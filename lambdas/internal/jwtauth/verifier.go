@@ -104,6 +104,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return c, nil
 	}
 
+	if err := checkPayload(token); err != nil {
+		return nil, err
+	}
 	claims := &Claims{}
 	var is *issuer
 	var gen uint64
@@ -128,7 +131,13 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: sub is missing", ErrClaims)
 	}
 	if genStable {
-		v.cache.put(key, claims, claims.ExpiresAt.Add(v.cfg.Leeway), now, gen)
+		// An entry lives until the token expires, but not past the key set's
+		// next refresh: a cached token must not outlive the removal of its key.
+		until := claims.ExpiresAt.Add(v.cfg.Leeway)
+		if due := is.keys.refreshAt(); due.Before(until) {
+			until = due
+		}
+		v.cache.put(key, claims, until, now, gen)
 	}
 	return claims, nil
 }
