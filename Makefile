@@ -117,6 +117,7 @@ lint: ## gofmt, go mod tidy, go vet and staticcheck
 
 fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME each (default 30s)
 	go test ./lambdas/internal/tokenauth/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
+	go test ./lambdas/internal/jwtauth/ -run '^$$' -fuzz FuzzCheckPayload -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
 	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)

@@ -399,11 +399,17 @@ func TestPetTable(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	r := synth(t, nil)
 	outs := r.json["Outputs"].(map[string]any)
-	for _, k := range []string{infra.OutHTTPAPIURL, infra.OutRESTAPIURL, infra.OutUserPoolID, infra.OutClientID, infra.OutIssuer,
-		infra.OutJWKSURI, infra.OutHostedUILogin, infra.OutTokenEndpoint, infra.OutRegion, infra.OutTableName} {
-		if outs[k] == nil {
-			t.Errorf("output %s missing", k)
-		}
+	// Exactly these outputs: the README lists them, make smoke and make token read them.
+	want := []string{infra.OutHTTPAPIURL, infra.OutRESTAPIURL, infra.OutUserPoolID, infra.OutClientID, infra.OutMachineClientID,
+		infra.OutIssuer, infra.OutJWKSURI, infra.OutAuthorizerIssuer, infra.OutHostedUILogin, infra.OutTokenEndpoint, infra.OutRegion, infra.OutTableName}
+	got := make([]string, 0, len(outs))
+	for k := range outs {
+		got = append(got, k)
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if asJSON(got) != asJSON(want) {
+		t.Errorf("outputs %v, want %v", got, want)
 	}
 	if strings.HasSuffix(asJSON(outs[infra.OutRESTAPIURL]), `/"]]}}`) {
 		t.Errorf("REST URL ends with a slash: %s", asJSON(outs[infra.OutRESTAPIURL]))

@@ -146,6 +146,9 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		}
 	}
 	api := awsapigateway.NewRestApi(c, jsii.String("Api"), apiProps)
+	// The CDK adds an output "<id>Endpoint<hash>" with the stage URL and a
+	// trailing slash; callers expose URL (no trailing slash) instead.
+	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 
 	authorizer := awsapigateway.NewTokenAuthorizer(c, jsii.String("TokenAuthorizer"), &awsapigateway.TokenAuthorizerProps{
 		Handler:         p.Authorizer,

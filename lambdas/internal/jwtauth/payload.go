@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -17,86 +16,95 @@ var knownClaims = []string{
 	"client_id", "token_use", "scope", "scp", "username", "cognito:username",
 }
 
-// checkPayload walks the token's payload before it is decoded, because
-// encoding/json lets a repeated key overwrite the first and matches keys
-// case-insensitively: an issuer that copies attacker-influenced names into
-// its tokens must not be able to smuggle a second "scope". It requires one
-// JSON object, no key repeated in any object, no case variant of a known
-// claim, and nothing after the object. A malformed token is left to the parser.
+// checkPayload scans the token's payload before it is decoded, because
+// encoding/json lets a repeated key overwrite the first, matches keys
+// case-insensitively, and golang-jwt's decoder ignores anything after the
+// first object: an issuer that copies attacker-influenced names into its
+// tokens must not be able to smuggle in a second "scope". It refuses a
+// repeated top-level claim, a case variant of a known claim, and data after
+// the object. It is a scanner, not a parser (no allocation on the usual
+// path): malformed JSON is left to the parser, which refuses it.
 func checkPayload(token string) error {
 	first := strings.IndexByte(token, '.')
 	if first < 0 {
 		return nil
 	}
-	rest := token[first+1:]
-	second := strings.IndexByte(rest, '.')
-	if second < 0 {
+	seg := token[first+1:]
+	if second := strings.IndexByte(seg, '.'); second >= 0 {
+		seg = seg[:second]
+	} else {
 		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest[:second])
+	var buf [2048]byte
+	raw := buf[:0]
+	if n := base64.RawURLEncoding.DecodedLen(len(seg)); n > len(buf) {
+		raw = make([]byte, 0, n)
+	}
+	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(seg))
 	if err != nil {
 		return nil // the parser reports it as malformed
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil
-	}
-	if err := walkMembers(dec, true); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: data after the payload object", ErrClaims)
+	var seen [24][]byte
+	keys := seen[:0]
+	depth, expectKey := 0, false
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			start, escaped := i, false
+			for i++; i < len(raw) && raw[i] != '"'; i++ {
+				if raw[i] == '\\' {
+					i++
+					escaped = true
+				}
+			}
+			if i >= len(raw) {
+				return nil
+			}
+			if depth != 1 || !expectKey {
+				continue
+			}
+			expectKey = false
+			key := raw[start+1 : i]
+			if escaped {
+				var s string
+				if json.Unmarshal(raw[start:i+1], &s) != nil {
+					return nil
+				}
+				key = []byte(s)
+			}
+			if err := checkClaimName(keys, key); err != nil {
+				return err
+			}
+			keys = append(keys, key)
+		case '{':
+			depth++
+			expectKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				if len(bytes.TrimSpace(raw[i+1:])) > 0 {
+					return fmt.Errorf("%w: data after the payload object", ErrClaims)
+				}
+				return nil
+			}
+		case ',':
+			expectKey = depth == 1
+		}
 	}
 	return nil
 }
 
-// walkMembers reads an object's members after its '{'; top says whether
-// this is the payload itself, where known claim names are checked.
-func walkMembers(dec *json.Decoder, top bool) error {
-	seen := map[string]bool{}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
-		}
-		if tok == json.Delim('}') {
-			return nil
-		}
-		key, _ := tok.(string)
-		if seen[key] {
-			return fmt.Errorf("%w: claim %q appears twice", ErrClaims, Clip(key))
-		}
-		seen[key] = true
-		if top {
-			for _, k := range knownClaims {
-				if key != k && strings.EqualFold(key, k) {
-					return fmt.Errorf("%w: claim %q is a case variant of %q", ErrClaims, Clip(key), k)
-				}
-			}
-		}
-		if err := walkValue(dec); err != nil {
-			return err
+func checkClaimName(seen [][]byte, key []byte) error {
+	for _, k := range seen {
+		if bytes.Equal(k, key) {
+			return fmt.Errorf("%w: claim %q appears twice", ErrClaims, Clip(string(key)))
 		}
 	}
-}
-
-func walkValue(dec *json.Decoder) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
-	}
-	switch tok {
-	case json.Delim('{'):
-		return walkMembers(dec, false)
-	case json.Delim('['):
-		for dec.More() {
-			if err := walkValue(dec); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return fmt.Errorf("%w: payload is not valid JSON", ErrMalformed)
+	for _, k := range knownClaims {
+		if string(key) != k && bytes.EqualFold(key, []byte(k)) {
+			return fmt.Errorf("%w: claim %q is a case variant of %q", ErrClaims, Clip(string(key)), k)
 		}
 	}
 	return nil

@@ -1,14 +1,18 @@
 package jwtauth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,7 +49,10 @@ func TestPayloadIsStrict(t *testing.T) {
 		{"SCOPE for scope", `{` + base + `,"SCOPE":"admin-x"}`, ErrClaims},
 		{"Iss beside iss", `{` + base + `,"Iss":"https://evil.example.com"}`, ErrClaims},
 		{"Client_Id", `{` + base + `,"Client_Id":"other"}`, ErrClaims},
-		{"repeat in a nested object", `{` + base + `,"ext":{"a":1,"a":2}}`, ErrClaims},
+		{"repeat in a nested object (not read)", `{` + base + `,"ext":{"a":1,"a":2}}`, nil},
+		{"comma inside strings and arrays", `{` + base + `,"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"regular-x"}`, nil},
+		{"escaped scope, then SCOPE", `{` + base + `,"sc\u006fpe":"regular-x","SCOPE":"admin-x"}`, ErrClaims},
+		{"long-s variant folded as encoding/json does", `{` + base + `,"\u017fcope":"admin-x"}`, ErrClaims},
 		{"data after the object", `{` + base + `}{"scope":"admin-x"}`, ErrClaims},
 		{"scope string with a tab", `{` + base + `,"scope":"regular-x\tadmin-x"}`, ErrScope},
 		{"scope string with a no-break space", `{` + base + `,"scope":"regular-x\u00a0admin-x"}`, ErrScope},
@@ -61,4 +68,64 @@ func TestPayloadIsStrict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// topLevelKeys is the reference for the scanner: the payload's top-level
+// keys as encoding/json's tokenizer reads them, or ok false when the
+// payload is not exactly one JSON object.
+func topLevelKeys(raw []byte) (keys []string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return keys, true
+}
+
+// FuzzCheckPayload: the scanner never panics, and whenever it accepts a
+// payload that is one JSON object, that object has no repeated key and no
+// case variant of a known claim - checked against encoding/json's tokenizer.
+func FuzzCheckPayload(f *testing.F) {
+	for _, seed := range []string{
+		`{"iss":"x","scope":"a b"}`, `{"scope":"a","scope":"b"}`, `{"SCOPE":"a"}`, `{"a":{"a":1,"a":2}}`,
+		`{"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"r"}`, `{"\u017fcope":"x"}`, `{"a":1}{"b":2}`, `{"a":"\\"}`, `[]`, `{`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		enc := base64.RawURLEncoding
+		err := checkPayload("e30." + enc.EncodeToString([]byte(payload)) + ".sig")
+		keys, ok := topLevelKeys([]byte(payload))
+		if err != nil || !ok {
+			return
+		}
+		for i, k := range keys {
+			for _, other := range keys[:i] {
+				if k == other {
+					t.Fatalf("accepted %q with %q twice", payload, k)
+				}
+			}
+			for _, known := range knownClaims {
+				if k != known && strings.EqualFold(k, known) {
+					t.Fatalf("accepted %q with %q for %q", payload, k, known)
+				}
+			}
+		}
+	})
 }
