@@ -14,6 +14,8 @@ import (
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
 // jwtAuthorizer follows API Gateway's documented JWT authorizer checks: RSA
@@ -85,7 +87,7 @@ func tokenScopes(c jwt.MapClaims) []string {
 	for _, k := range []string{"scope", "scp"} {
 		switch v := c[k].(type) {
 		case string:
-			out = append(out, strings.Fields(v)...)
+			out = append(out, scope.Split(v)...)
 		case []any:
 			for _, e := range v {
 				if s, ok := e.(string); ok {

@@ -275,7 +275,9 @@ func TestGrantedScopes(t *testing.T) {
 		{"", scopes, false},
 		{"   ", scopes, false},
 		{"petstore/pets.read", []string{"petstore/pets.read"}, false},
-		{"petstore/pets.read\tpetstore/pets.write", scopes, false},
+		{"petstore/pets.read  petstore/pets.write", scopes, false},
+		// Only SP separates scopes (RFC 6749 3.3, scope.Split): a tab is part of an unknown scope.
+		{"petstore/pets.read\tpetstore/pets.write", nil, true},
 		{"petstore/pets.READ", nil, true},
 		{"petstore", nil, true},
 	} {
