@@ -212,6 +212,8 @@ func (r *runner) run(ctx context.Context) {
 	if pet.ID > 0 {
 		r.call(ctx, fmt.Sprintf("REST GET /pets/%d reads the new pet back", pet.ID), "GET", fmt.Sprintf("%s/pets/%d", rest, pet.ID), bearerR, "", 200, `"price":12.5`)
 	}
+	// The admin's policy was cached on a POST: within the TTL it must cover GET too.
+	r.call(ctx, "REST GET /pets as adminuser after its POST (cached policy)", "GET", rest+"/pets", bearerA, "", 200, `"type":"cat"`)
 	unchanged = r.counter("petstore")
 	r.call(ctx, "REST POST /pets with a bad body", "POST", rest+"/pets", bearerA, `{"type":"cat","price":-1,"x":1}`, 400, `"validationErrors":"[`)
 	if unchanged != nil {
