@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/local/oauth"
 	"github.com/secure-api-go/apigw-jwt/local/stack"
 )
 
@@ -192,32 +192,30 @@ func LocalTarget(root string, s *stack.Stack) Target {
 // cognito-local's own signing key (it ships with the package): a token the
 // issuer really signed, only old.
 func expire(root, fresh string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(root, "node_modules/cognito-local/lib/keys/cognitoLocal.private.json"))
-	if err != nil {
-		return "", err
-	}
-	var k struct {
-		PEM string `json:"pem"`
-	}
-	if err := json.Unmarshal(raw, &k); err != nil {
-		return "", err
-	}
-	key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(k.PEM))
-	if err != nil {
-		return "", err
-	}
-	parts := strings.Split(fresh, ".")
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	return resign(root, fresh, oauth.CognitoLocalKeyID, func(c jwt.MapClaims) {
+		c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
+		c["auth_time"] = c["iat"]
+		c["exp"] = time.Now().Add(-time.Hour).Unix()
+	})
+}
+
+// resign signs the claims of a cognito-local token again with cognito-local's
+// own key (oauth.CognitoLocalKey), under kid and with change applied: a token
+// the issuer really signed, only old, or under a kid the authorizer has not seen.
+func resign(root, fresh, kid string, change func(jwt.MapClaims)) (string, error) {
+	key, err := oauth.CognitoLocalKey(root)
 	if err != nil {
 		return "", err
 	}
 	claims := jwt.MapClaims{}
-	json.Unmarshal(payload, &claims)
-	claims["iat"] = time.Now().Add(-2 * time.Hour).Unix()
-	claims["auth_time"] = claims["iat"]
-	claims["exp"] = time.Now().Add(-time.Hour).Unix()
+	if _, _, err := jwt.NewParser().ParseUnverified(fresh, claims); err != nil {
+		return "", err
+	}
+	if change != nil {
+		change(claims)
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = "CognitoLocal"
+	tok.Header["kid"] = kid
 	return tok.SignedString(key)
 }
 

@@ -2,15 +2,10 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/local/stack"
@@ -55,7 +50,7 @@ func checkFirstTokenWithoutJWKS(t *testing.T, ctx context.Context, root string, 
 	if n := s.AuthorizerJWKSRequests(); n != 0 {
 		t.Fatalf("the authorizer made %d JWKS request(s) for its first token, want 0: it should start with the seeded keys (JWKS_JSON)", n)
 	}
-	rotated, err := resign(root, tok.id, "rotated-key")
+	rotated, err := resign(root, tok.id, "rotated-key", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,30 +60,4 @@ func checkFirstTokenWithoutJWKS(t *testing.T, ctx context.Context, root string, 
 	if n := s.AuthorizerJWKSRequests(); n < 1 {
 		t.Fatalf("an unknown kid made %d JWKS requests through the counter, want at least 1: the counter does not see the authorizer", n)
 	}
-}
-
-// resign signs the claims of a cognito-local token again with cognito-local's
-// own key under another kid: a key rotation the authorizer has not seen.
-func resign(root, fresh, kid string) (string, error) {
-	raw, err := os.ReadFile(filepath.Join(root, "node_modules/cognito-local/lib/keys/cognitoLocal.private.json"))
-	if err != nil {
-		return "", err
-	}
-	var k struct {
-		PEM string `json:"pem"`
-	}
-	if err := json.Unmarshal(raw, &k); err != nil {
-		return "", err
-	}
-	key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(k.PEM))
-	if err != nil {
-		return "", err
-	}
-	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(fresh, claims); err != nil {
-		return "", err
-	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = kid
-	return tok.SignedString(key)
 }
