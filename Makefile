@@ -39,10 +39,11 @@ FIRST_RUN := the first run on a machine compiles the AWS CDK Go module and the L
 NODE_STAMP := node_modules/.installed
 
 help: ## List the targets and the variables
-	@echo "Targets:"
-	@grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
-	@echo "Variables (make TARGET NAME=value; default in brackets):"
-	@awk '/^#> /{doc=substr($$0,4); next} doc && /^[A-Z_]+ *\?=/{name=$$1; val=$$0; sub(/^[^=]*\?= */,"",val); printf "  \033[1m%-18s\033[0m %s [%s]\n", name, doc, (val == "" ? "empty" : val)} {doc=""}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then b=$$(printf '\033[1m'); n=$$(printf '\033[0m'); fi; export b n; \
+	echo "Targets:"; \
+	grep -hE '^[a-z][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %s%-18s%s %s\n", ENVIRON["b"], $$1, ENVIRON["n"], $$2}'; \
+	echo "Variables (make TARGET NAME=value; default in brackets):"; \
+	awk '/^#> /{doc=substr($$0,4); next} doc && /^[A-Z_]+ *\?=/{name=$$1; val=$$0; sub(/^[^=]*\?= */,"",val); printf "  %s%-18s%s %s [%s]\n", ENVIRON["b"], name, ENVIRON["n"], doc, (val == "" ? "empty" : val)} {doc=""}' $(MAKEFILE_LIST)
 	@echo "Environment: AWS_PROFILE, AWS_REGION (deploy, diff, destroy, smoke); LOCAL_ADMINUSER_PASSWORD, LOCAL_REGULARUSER_PASSWORD (local);"
 	@echo "  ISSUER, JWKS_URI, AUDIENCE (invoke-authorizer); make token USER=adminuser [PASSWORD=...] on the command line."
 
@@ -127,7 +128,7 @@ bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verific
 	go test ./lambdas/authorizer/ -run '^$$' -bench ColdStart -benchtime 50x -count 3
 
 invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AUDIENCE from the environment
-	go run ./lambdas/authorizer -event $(EVENT)
+	@go build -o .build/authorizer ./lambdas/authorizer && exec .build/authorizer -event $(EVENT)
 
 clean: ## Remove build output
 	rm -rf cdk.out .build .local

@@ -54,7 +54,7 @@ func main() {
 		{"http-port", "HTTP API", o.Ports.HTTPAPI}, {"rest-port", "REST API", o.Ports.RESTAPI},
 		{"cognito-port", "cognito-local", o.Ports.Cognito}, {"dynamodb-port", "dynalite", o.Ports.DynamoDB},
 		{"lambda-port", "Lambda Invoke API", o.Ports.Lambda}, {"token-port", "OAuth2 token endpoint", o.Ports.Token},
-	}, os.Stdout); err != nil {
+	}, os.Args[1:], os.Stdout); err != nil {
 		fail(err)
 	}
 	reason := "-synth always"

@@ -25,10 +25,13 @@ type portFlag struct {
 }
 
 // checkPorts tries each fixed port on 127.0.0.1 and reports every busy one
-// at once, with the LOCAL_FLAGS that moves it. It runs before the synth and
+// at once, with the LOCAL_FLAGS that moves it: the flags the user gave
+// (args), with each busy port's value replaced. It runs before the synth and
 // the builds, so a busy port costs seconds, not minutes.
-func checkPorts(ports []portFlag) error {
-	var busy, fix []string
+func checkPorts(ports []portFlag, args []string) error {
+	var busy []string
+	moved := map[string]int{}
+	var order []string
 	for _, p := range ports {
 		if p.port == 0 {
 			continue
@@ -36,7 +39,8 @@ func checkPorts(ports []portFlag) error {
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p.port))
 		if err != nil {
 			busy = append(busy, fmt.Sprintf("port %d (%s, -%s) is in use on 127.0.0.1", p.port, p.what, p.flag))
-			fix = append(fix, fmt.Sprintf("-%s %d", p.flag, suggest(p.port)))
+			moved[p.flag] = suggest(p.port)
+			order = append(order, p.flag)
 			continue
 		}
 		l.Close()
@@ -44,7 +48,35 @@ func checkPorts(ports []portFlag) error {
 	if len(busy) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s\n  choose free ports: make local LOCAL_FLAGS=\"%s\" (0 picks any free port)", strings.Join(busy, "\n  "), strings.Join(fix, " "))
+	return fmt.Errorf("%s\n  choose free ports: make local LOCAL_FLAGS=\"%s\" (0 picks any free port)", strings.Join(busy, "\n  "), fixFlags(args, moved, order))
+}
+
+// fixFlags is args with the values of the flags in moved replaced (both
+// "-flag value" and "-flag=value"), and the moved flags args lacks appended
+// in order.
+func fixFlags(args []string, moved map[string]int, order []string) string {
+	var out []string
+	done := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		port, ok := moved[name]
+		if !ok || !strings.HasPrefix(a, "-") {
+			out = append(out, a)
+			continue
+		}
+		done[name] = true
+		out = append(out, "-"+name, strconv.Itoa(port))
+		if !hasValue && i+1 < len(args) {
+			i++ // skip the old value
+		}
+	}
+	for _, name := range order {
+		if !done[name] {
+			out = append(out, "-"+name, strconv.Itoa(moved[name]))
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // suggest is a port to offer instead of a busy one: 10000 above it when that
@@ -65,7 +97,7 @@ func suggest(port int) int {
 // preflight is what can be checked in a second, before minutes of synth and
 // builds: no other run holds the state dir, and the ports are free. A
 // crashed run's endpoints.json is removed (its owner is gone).
-func preflight(stateDir string, ports []portFlag, out io.Writer) error {
+func preflight(stateDir string, ports []portFlag, args []string, out io.Writer) error {
 	stale, err := stack.CheckNotRunning(stateDir)
 	if err != nil {
 		return err
@@ -73,7 +105,7 @@ func preflight(stateDir string, ports []portFlag, out io.Writer) error {
 	if stale {
 		fmt.Fprintf(out, "removed %s left by a run that did not stop cleanly\n", filepath.Join(stateDir, "endpoints.json"))
 	}
-	return checkPorts(ports)
+	return checkPorts(ports, args)
 }
 
 // synthInputs are the files outside *.go that change the synthesized template.

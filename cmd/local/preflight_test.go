@@ -40,7 +40,7 @@ func TestCheckPorts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkPorts(tt.ports)
+			err := checkPorts(tt.ports, nil)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -76,7 +76,7 @@ func TestPreflightLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err = preflight(dir, nil, &out)
+	err = preflight(dir, nil, nil, &out)
 	if !errors.Is(err, stack.ErrAlreadyRunning) || !strings.Contains(err.Error(), "pid 424242") {
 		t.Fatalf("lock held: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestPreflightLock(t *testing.T) {
 	}
 
 	syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) // the run crashed
-	if err := preflight(dir, nil, &out); err != nil {
+	if err := preflight(dir, nil, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(endpoints); !os.IsNotExist(err) {
@@ -95,7 +95,7 @@ func TestPreflightLock(t *testing.T) {
 		t.Errorf("cleanup not reported: %q", out.String())
 	}
 	// No lock file at all (first run): nothing to do.
-	if err := preflight(t.TempDir(), nil, &out); err != nil {
+	if err := preflight(t.TempDir(), nil, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -151,4 +151,29 @@ func TestStaleReason(t *testing.T) {
 			t.Fatalf("reason %q, %v", got, err)
 		}
 	})
+}
+
+// TestFixFlagsKeepsTheOthers: the suggested LOCAL_FLAGS keep every flag the
+// user gave and change only the busy ports, so following it works.
+func TestFixFlagsKeepsTheOthers(t *testing.T) {
+	tests := []struct {
+		name  string
+		args  []string
+		moved map[string]int
+		order []string
+		want  string
+	}{
+		{"defaults", nil, map[string]int{"http-port": 18080}, []string{"http-port"}, "-http-port 18080"},
+		{"others kept", []string{"-http-port", "8080", "-rest-port", "0", "-synth", "never"}, map[string]int{"http-port": 18080},
+			[]string{"http-port"}, "-http-port 18080 -rest-port 0 -synth never"},
+		{"equals form and a missing flag", []string{"--http-port=8080", "-cognito-port", "0"}, map[string]int{"http-port": 0, "lambda-port": 19001},
+			[]string{"http-port", "lambda-port"}, "-http-port 0 -cognito-port 0 -lambda-port 19001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fixFlags(tt.args, tt.moved, tt.order); got != tt.want {
+				t.Fatalf("fixFlags = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -211,17 +211,39 @@ func UserToken(ctx context.Context, t *Target, user, password string, out io.Wri
 	switch {
 	case errors.As(err, &notFound):
 		return "", fmt.Errorf("%w %q: check USER (the pool has no such user)", ErrUnknownUser, user)
-	case (errors.As(err, &notAuth) || invalidPassword) && t.Local:
+	case (errors.As(err, &notAuth) || invalidPassword) && t.Local && localUser(t, user):
 		return "", fmt.Errorf("%w for user %q: check PASSWORD, or leave it out to use the one in endpoints.json", ErrPassword, user)
-	case errors.As(err, &notAuth):
-		// Cognito hides which one (PreventUserExistenceErrors).
-		return "", fmt.Errorf("%w or unknown user %q: check USER and PASSWORD, or leave PASSWORD out to sign in through the hosted UI", ErrPassword, user)
+	case errors.As(err, &notAuth) || invalidPassword:
+		// Cognito hides which one (PreventUserExistenceErrors); cognito-local too for users it does not know.
+		return "", fmt.Errorf("%w or unknown user %q: check USER and PASSWORD%s", ErrPassword, user, hint(t))
 	case err != nil:
 		return "", fmt.Errorf("sign in as %s: %v", user, oneLine(err))
 	case res.AuthenticationResult == nil || res.AuthenticationResult.IdToken == nil:
 		return "", fmt.Errorf("sign in as %s: Cognito asks for %s (e.g. a new password or MFA): sign in through the hosted UI (leave PASSWORD out)", user, res.ChallengeName)
 	}
 	return *res.AuthenticationResult.IdToken, nil
+}
+
+// localUser reports whether user is one of the local run's users.
+func localUser(t *Target, user string) bool {
+	for _, u := range t.Users {
+		if u.Username == user {
+			return true
+		}
+	}
+	return false
+}
+
+// hint says what to try after a refused sign-in.
+func hint(t *Target) string {
+	if !t.Local {
+		return ", or leave PASSWORD out to sign in through the hosted UI"
+	}
+	var names []string
+	for _, u := range t.Users {
+		names = append(names, u.Username)
+	}
+	return "; the local run has " + strings.Join(names, ", ") + " (leave PASSWORD out to use their passwords)"
 }
 
 // HostedUILogin runs the authorization-code grant with PKCE: it prints the

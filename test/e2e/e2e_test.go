@@ -273,6 +273,7 @@ func checkMakeToken(t *testing.T, root string, s *stack.Stack) {
 	}{
 		{"unknown user", "", []string{"-user", "ghost"}, "unknown user"},
 		{"wrong password", "Wrong-password-1!", []string{"-user", "regularuser"}, "wrong password"},
+		{"unknown user with a password", "Some-password-1!", []string{"-user", "ghost"}, "or unknown user \"ghost\": check USER and PASSWORD; the local run has adminuser, regularuser"},
 		{"scope not allowed", "", []string{"-client", "machine", "-scope", "petstore/pets.admin"}, "scope not allowed"},
 	} {
 		out, stderr, err := run(tt.password, tt.args...)
