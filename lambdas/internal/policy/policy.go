@@ -36,7 +36,7 @@ var ErrMethodARN = errors.New("methodArn")
 var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 // Rule grants Method on Resource to a token that holds one of Scopes, OR
-// whose aud (any entry) or client_id is one of Clients, OR to any valid token
+// whose aud (any entry; client_id when it has no aud) is one of Clients, OR to any valid token
 // when AnyToken is set. Several rules for the same method and resource add up
 // (a token granted by any of them is granted). Resource is an API Gateway
 // resource path: "/", "/pets", "/pets/{petId}", "/files/{path+}".
@@ -65,8 +65,11 @@ func (r Rule) Grants(t Token) bool {
 			return true
 		}
 	}
+	// The token's audience, read as the verifier reads it: aud when the token
+	// has one, client_id only when it has none (Cognito access tokens), so a
+	// token for another audience cannot qualify through its client_id.
 	for _, c := range r.Clients {
-		if c == t.ClientID || slices.Contains(t.Audience, c) {
+		if len(t.Audience) > 0 && slices.Contains(t.Audience, c) || len(t.Audience) == 0 && c == t.ClientID {
 			return true
 		}
 	}

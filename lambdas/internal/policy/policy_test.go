@@ -35,6 +35,9 @@ var (
 	machineWrite = Token{Scopes: []string{petsWrite}, ClientID: "m2m"}
 	machineNone  = Token{ClientID: "m2m"}
 	otherClient  = Token{Scopes: []string{adminScope}, Audience: []string{"someone-else"}}
+	// A token for another audience whose client_id names the app client: the
+	// audience is aud when there is one, so client_id does not qualify it.
+	otherAudAppClientID = Token{Audience: []string{"partner-api"}, ClientID: appClient}
 )
 
 // document converts the authorizer's response into what IAM evaluates.
@@ -95,6 +98,7 @@ func TestAllowList(t *testing.T) {
 		{"machine with pets.write", machineWrite, append([]string{base + "POST/pets", base + "POST/pets/"}, reads...)},
 		{"machine without scopes", machineNone, nil},
 		{"admin scope for another audience", otherClient, []string{base + "POST/pets", base + "POST/pets/"}},
+		{"another aud with the app client's client_id", otherAudAppClientID, nil},
 	}
 	every := append(append([]string{}, reads...), escapes...)
 	for _, tt := range tests {
