@@ -39,12 +39,22 @@ type Handler struct {
 	metrics metricsState
 }
 
+// DefaultRules apply when SCOPE_RULES is unset (the stack always sets it;
+// a standalone run such as make invoke-authorizer may not): any valid token
+// may GET, and nothing else is allowed - reads open to every verified
+// caller, every write and every other method closed.
+var DefaultRules = []policy.Rule{{Method: "GET", Resource: "/{proxy+}", AnyToken: true}}
+
 // Config reads the authorizer's whole configuration from the environment:
-// jwtauth.ConfigFromEnv's variables plus SCOPE_RULES.
+// jwtauth.ConfigFromEnv's variables plus SCOPE_RULES (DefaultRules when unset).
 func Config(getenv func(string) string) (jwtauth.Config, []policy.Rule, error) {
 	// Every problem is reported at once, so one deploy fixes them all.
 	cfg, err := jwtauth.ConfigFromEnv(getenv)
-	rules, rerr := policy.ParseRules(getenv("SCOPE_RULES"))
+	raw := getenv("SCOPE_RULES")
+	if strings.TrimSpace(raw) == "" {
+		return cfg, DefaultRules, err
+	}
+	rules, rerr := policy.ParseRules(raw)
 	return cfg, rules, errors.Join(err, rerr)
 }
 
@@ -55,6 +65,9 @@ func NewFromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) 
 		return nil, err
 	}
 	cfg.Log = log
+	if strings.TrimSpace(getenv("SCOPE_RULES")) == "" {
+		log.Warn("configuration", "scopeRules", "SCOPE_RULES is unset: any valid token may GET, nothing else is allowed")
+	}
 	v, err := jwtauth.New(cfg)
 	if err != nil {
 		return nil, err

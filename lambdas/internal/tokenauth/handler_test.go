@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/secure-api-go/apigw-jwt/internal/iampolicy"
 	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
@@ -189,5 +190,44 @@ func TestExampleEventParses(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.h.Handle(context.Background(), ev); err != ErrUnauthorized {
 		t.Fatalf("example event with a dummy token: %v, want Unauthorized", err)
+	}
+}
+
+// TestDefaultRulesWithoutScopeRules: without SCOPE_RULES (a standalone run;
+// the stack always sets it) a valid token may GET anything and nothing else,
+// the default passes the rule checks, and the cold start says so.
+func TestDefaultRulesWithoutScopeRules(t *testing.T) {
+	raw, err := json.Marshal(DefaultRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.ParseRules(string(raw)); err != nil {
+		t.Fatalf("DefaultRules do not pass ParseRules: %v", err)
+	}
+	f := newFixture(t)
+	env := map[string]string{"ISSUER": issuer, "JWKS_URI": f.idp.JWKSURI(), "AUDIENCE": clientID}
+	var logs bytes.Buffer
+	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "SCOPE_RULES is unset") {
+		t.Errorf("no cold-start warning: %s", logs.String())
+	}
+	resp, err := h.Handle(context.Background(), event("Bearer "+f.token(t, "", nil), base+"GET/pets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(resp.PolicyDocument)
+	var doc iampolicy.Document
+	json.Unmarshal(b, &doc)
+	for arn, want := range map[string]bool{
+		base + "GET/pets": true, base + "GET/pets/1": true, base + "GET/": true,
+		base + "POST/pets": false, base + "DELETE/pets/1": false, base + "PUT/pets/1": false,
+		"arn:aws:execute-api:eu-west-1:123456789012:abc123/test/GET/pets": false,
+	} {
+		if got := iampolicy.Evaluate(doc, "execute-api:Invoke", arn) == iampolicy.Allow; got != want {
+			t.Errorf("%s: allowed %v, want %v (policy %s)", arn, got, want, b)
+		}
 	}
 }
