@@ -363,6 +363,10 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 		checkReserved(r, "domainPrefix", c.DomainPrefix)
 	} else {
 		checkReserved(r, "stackName", strings.ToLower(c.StackName)) // the default prefix is derived from it
+		// The default prefix is "<stack name>-<12-digit account id>"; Cognito allows 63 characters.
+		if n := len(c.StackName) + 13; n > 63 {
+			r.fail("stackName", "%q makes the default hosted-UI domain prefix %d characters long (<stack name>-<account id>), above Cognito's 63: set domainPrefix, or use a stack name of at most 50 characters", c.StackName, n)
+		}
 	}
 	if !slices.Contains(LogRetentionChoices, c.LogRetentionDays) {
 		r.fail("logRetentionDays", "%d is not a period CloudWatch Logs accepts: want one of %v", c.LogRetentionDays, LogRetentionChoices)

@@ -168,7 +168,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
 	ttl := cfg.RESTAuthorizerTTL
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
-		Name:                 "PetStore",
+		// REST API metrics are keyed by API name: one per stack, so two stacks in a
+		// region do not share alarms.
+		Name:                 cfg.StackName + "-rest",
 		StageName:            cfg.RESTStageName,
 		Handler:              petstore.Function,
 		Authorizer:           authorizer.Function,
@@ -187,7 +189,9 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		fns[name] = f.Function
 	}
 	s.Monitoring = monitoring.New(stack, "Monitoring", &monitoring.Props{
-		DashboardName: cfg.StackName,
+		// Dashboard names are account-wide, not per region: name it per region
+		// too, or the same stack in a second region fails to deploy.
+		DashboardName: *awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(cfg.StackName), awscdk.Aws_REGION()}),
 		HTTPAPI:       s.HTTP.Api,
 		RESTAPI:       s.REST.Api,
 		Authorizer:    authorizer.Function,

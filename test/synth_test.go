@@ -272,7 +272,7 @@ func TestRESTMethods(t *testing.T) {
 		t.Fatalf("stage %s", asJSON(sp))
 	}
 	_, api := r.only(t, "AWS::ApiGateway::RestApi")
-	if props(api)["Name"] != "PetStore" {
+	if props(api)["Name"] != "SecureApiJwt-rest" {
 		t.Fatalf("rest api %s", asJSON(api))
 	}
 }
@@ -518,6 +518,7 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 		want string
 	}{
 		{map[string]any{"restAuthorizerTtl": 7200}, "context key restAuthorizerTtl: 7200 is above the limit of 3600 seconds (API Gateway's limit)"},
+		{map[string]any{"stackName": "A" + strings.Repeat("b", 50)}, "above Cognito's 63: set domainPrefix, or use a stack name of at most 50 characters"},
 		{map[string]any{"restAuthorizerTtl": "soon"}, `context key restAuthorizerTtl: "soon" is not a number`},
 		{map[string]any{"jwtIssuer": "http://idp.example.com", "jwtAudience": "a"}, `context key jwtIssuer: "http://idp.example.com" must use https`},
 		{map[string]any{"authIssuer": "http://idp.example.com", "authAudience": "a"}, `context key authIssuer: "http://idp.example.com" must use https`},
@@ -546,6 +547,12 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 				t.Fatalf("error = %v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+	// A long stack name is fine once domainPrefix is set.
+	if _, err := infra.LoadConfig(func(k string) any {
+		return map[string]any{"stackName": "A" + strings.Repeat("b", 50), "domainPrefix": "short-prefix"}[k]
+	}); err != nil {
+		t.Fatalf("long stack name with domainPrefix: %v", err)
 	}
 	// Several problems are reported together.
 	_, err := infra.LoadConfig(func(k string) any {

@@ -26,6 +26,10 @@ type Claims struct {
 	Scp             scopeList `json:"scp,omitempty"`
 	Username        string    `json:"username,omitempty"`
 	CognitoUsername string    `json:"cognito:username,omitempty"`
+	// Accepted are the audiences the token's issuer is configured with that
+	// the token carries (its aud entries, or its client_id when it has no
+	// aud); set by Verify, never read from the token.
+	Accepted []string `json:"-"`
 }
 
 // timeClaim is exp, nbf or iat as written in the token. golang-jwt's

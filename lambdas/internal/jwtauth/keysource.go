@@ -54,6 +54,13 @@ type keySource struct {
 
 	set        atomic.Pointer[keySet]
 	refreshDue atomic.Int64 // unix nanos; a key hit after it refreshes in the background
+	// trustUntil (unix nanos) is when the current set stops being usable
+	// unless a fetch confirms it: a seed one RefreshMinInterval and a grace
+	// after the cold start, a fetched set two RefreshIntervals after its
+	// fetch. While the IdP cannot be reached a set is kept that long, then
+	// verification fails closed (ErrKeySource) instead of trusting keys the
+	// IdP may have revoked meanwhile.
+	trustUntil atomic.Int64
 
 	mu        sync.Mutex
 	inflight  chan struct{} // non-nil while a request runs; closed when it ends
@@ -99,6 +106,7 @@ func (s *keySource) seed(raw []byte) error {
 	defer s.mu.Unlock()
 	s.install(set, "seed")
 	s.healthy, s.lastErr = true, nil
+	s.trustUntil.Store(s.now().Add(2 * s.minInterval).UnixNano())
 	// A seed is as old as the deploy: trust it for the first minute only
 	// (RefreshMinInterval), then refresh in the background, so a key the IdP
 	// revoked after the deploy does not live for a whole RefreshInterval.
@@ -112,6 +120,24 @@ func (s *keySource) refreshAt() time.Time { return time.Unix(0, s.refreshDue.Loa
 // KeyRead finds a key by kid, fetching the JWKS when the kid is unknown and
 // the limits allow it. Errors wrap ErrWeakKey, ErrUnknownKey or ErrKeySource.
 func (s *keySource) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
+	if until := s.trustUntil.Load(); until != 0 && s.now().UnixNano() > until {
+		// Not confirmed by the IdP for too long (an idle instance, or an
+		// outage): fetch now and wait, within the backoff; fail closed if
+		// the set cannot be confirmed.
+		if done := s.staleFetch(); done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+			}
+		}
+		if until := s.trustUntil.Load(); s.now().UnixNano() > until {
+			s.mu.Lock()
+			lastErr := s.lastErr
+			s.mu.Unlock()
+			return jwkset.JWK{}, fmt.Errorf("%w: %s: key set not confirmed since %s: %v", ErrKeySource, s.uri,
+				time.Unix(0, until).UTC().Format(time.RFC3339), lastErr)
+		}
+	}
 	if k, ok, err := s.lookup(kid); ok {
 		if err == nil && s.now().UnixNano() >= s.refreshDue.Load() {
 			s.refreshInBackground()
@@ -173,6 +199,20 @@ func (s *keySource) admit() chan struct{} {
 	return s.startLocked()
 }
 
+// staleFetch starts (or joins) a fetch for a set past its trust, keeping to
+// the backoff while the IdP is failing; nil when no request may run now.
+func (s *keySource) staleFetch() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight != nil {
+		return s.inflight
+	}
+	if !s.healthy && s.now().Before(s.retryAt) {
+		return nil
+	}
+	return s.startLocked()
+}
+
 // refreshInBackground refetches a set that is due, without making the
 // caller wait; while unhealthy it keeps to the backoff.
 func (s *keySource) refreshInBackground() {
@@ -199,6 +239,7 @@ func (s *keySource) startLocked() chan struct{} {
 		} else {
 			s.install(set, "fetch")
 			s.healthy, s.lastErr, s.backoff, s.retryAt = true, nil, 0, time.Time{}
+			s.trustUntil.Store(now.Add(2 * s.refresh).UnixNano())
 			s.refreshDue.Store(now.Add(s.refresh).UnixNano())
 		}
 		s.inflight = nil

@@ -460,3 +460,73 @@ func TestRevokedKeyDoesNotLiveOn(t *testing.T) {
 		}
 	})
 }
+
+// TestUnconfirmedKeysFailClosed: while the IdP cannot be reached, keys it
+// may have revoked are not trusted forever: a seed for two
+// RefreshMinIntervals after the cold start, a fetched set for two
+// RefreshIntervals after its fetch; then verification is a fault (500),
+// never an Allow. An instance that was merely idle that long refetches and
+// goes on.
+func TestUnconfirmedKeysFailClosed(t *testing.T) {
+	old := testKey{kid: "old", priv: rsaKey(t, 0), alg: "RS256", use: "sig"}
+	ctx := context.Background()
+	cfg := func(clock *fakeClock, seed bool) func(*Config) {
+		return func(c *Config) {
+			c.Now = clock.Now
+			c.RefreshMinInterval = time.Minute
+			c.RefreshInterval = time.Hour
+			c.CacheSize = -1
+			if seed {
+				c.JWKS = jwksDoc(t, old)
+			}
+		}
+	}
+	down := func(s *jwksServer) { s.status = http.StatusServiceUnavailable }
+
+	t.Run("seed during an outage", func(t *testing.T) {
+		jwks := newJWKS(t, old)
+		jwks.set(down)
+		clock := newClock()
+		v := newVerifier(t, jwks, cfg(clock, true))
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatalf("seeded key at cold start: %v", err)
+		}
+		clock.Advance(3 * time.Minute)
+		_, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil))
+		if !errors.Is(err, ErrKeySource) {
+			t.Fatalf("seed never confirmed, 3 min after the cold start: %v, want ErrKeySource", err)
+		}
+	})
+
+	t.Run("fetched set during a long outage", func(t *testing.T) {
+		jwks := newJWKS(t, old)
+		clock := newClock()
+		v := newVerifier(t, jwks, cfg(clock, false))
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatal(err)
+		}
+		jwks.set(down)
+		clock.Advance(90 * time.Minute) // past the refresh, within twice the interval
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatalf("fetched set 90 min into an outage: %v, want it still trusted", err)
+		}
+		waitRequests(t, jwks, v, 2)
+		clock.Advance(31 * time.Minute)
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); !errors.Is(err, ErrKeySource) {
+			t.Fatalf("fetched set 2 h 1 min old, IdP down: %v, want ErrKeySource", err)
+		}
+	})
+
+	t.Run("idle instance", func(t *testing.T) {
+		jwks := newJWKS(t, old)
+		clock := newClock()
+		v := newVerifier(t, jwks, cfg(clock, false))
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(3 * time.Hour) // no request at all meanwhile
+		if _, err := v.Verify(ctx, sign(t, old, claimsAt(clock.Now()), nil)); err != nil {
+			t.Fatalf("after 3 idle hours with the IdP up: %v, want a refetch and success", err)
+		}
+	})
+}

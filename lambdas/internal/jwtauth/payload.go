@@ -21,8 +21,7 @@ var knownClaims = []string{
 // case-insensitively, and golang-jwt's decoder ignores anything after the
 // first object: an issuer that copies attacker-influenced names into its
 // tokens must not be able to smuggle in a second "scope". It refuses a
-// repeated top-level claim, a case variant of a known claim, and data after
-// the object. It is a scanner, not a parser (no allocation on the usual
+// repeated known claim, a case variant of one, and data after the object. It is a scanner, not a parser (no allocation on the usual
 // path): malformed JSON is left to the parser, which refuses it.
 func checkPayload(token string) error {
 	first := strings.IndexByte(token, '.')
@@ -44,8 +43,7 @@ func checkPayload(token string) error {
 	if err != nil {
 		return nil // the parser reports it as malformed
 	}
-	var seen [24][]byte
-	keys := seen[:0]
+	var seen uint32 // bit i: knownClaims[i] was read
 	depth, expectKey := 0, false
 	for i := 0; i < len(raw); i++ {
 		switch raw[i] {
@@ -72,10 +70,9 @@ func checkPayload(token string) error {
 				}
 				key = []byte(s)
 			}
-			if err := checkClaimName(keys, key); err != nil {
+			if err := checkClaimName(&seen, key); err != nil {
 				return err
 			}
-			keys = append(keys, key)
 		case '{':
 			depth++
 			expectKey = depth == 1
@@ -96,16 +93,23 @@ func checkPayload(token string) error {
 	return nil
 }
 
-func checkClaimName(seen [][]byte, key []byte) error {
-	for _, k := range seen {
-		if bytes.Equal(k, key) {
-			return fmt.Errorf("%w: claim %q appears twice", ErrClaims, Clip(string(key)))
+// checkClaimName refuses a second occurrence of a known claim and a case
+// variant of one. Other names are not tracked: Claims never reads them, so
+// their repeats change nothing, and tracking them would cost O(n^2) before
+// the signature is checked.
+func checkClaimName(seen *uint32, key []byte) error {
+	for i, k := range knownClaims {
+		if !bytes.EqualFold(key, []byte(k)) {
+			continue
 		}
-	}
-	for _, k := range knownClaims {
-		if string(key) != k && bytes.EqualFold(key, []byte(k)) {
+		if string(key) != k {
 			return fmt.Errorf("%w: claim %q is a case variant of %q", ErrClaims, Clip(string(key)), k)
 		}
+		if *seen&(1<<i) != 0 {
+			return fmt.Errorf("%w: claim %q appears twice", ErrClaims, k)
+		}
+		*seen |= 1 << i
+		return nil
 	}
 	return nil
 }

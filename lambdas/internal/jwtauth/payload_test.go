@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func TestPayloadIsStrict(t *testing.T) {
 	}{
 		{"plain", `{` + base + `,"scope":"regular-x"}`, nil},
 		{"unknown claims in any case", `{` + base + `,"Custom":1,"custom":2}`, nil},
+		{"a repeated unknown claim (never read)", `{` + base + `,"x":1,"x":2}`, nil},
 		{"scope twice", `{` + base + `,"scope":"regular-x","scope":"admin-x"}`, ErrClaims},
 		{"escaped repeat", `{` + base + `,"scope":"regular-x","\u0073cope":"admin-x"}`, ErrClaims},
 		{"SCOPE for scope", `{` + base + `,"SCOPE":"admin-x"}`, ErrClaims},
@@ -99,8 +101,8 @@ func topLevelKeys(raw []byte) (keys []string, ok bool) {
 }
 
 // FuzzCheckPayload: the scanner never panics, and whenever it accepts a
-// payload that is one JSON object, that object has no repeated key and no
-// case variant of a known claim - checked against encoding/json's tokenizer.
+// payload that is one JSON object, that object repeats no known claim and
+// has no case variant of one - checked against encoding/json's tokenizer.
 func FuzzCheckPayload(f *testing.F) {
 	for _, seed := range []string{
 		`{"iss":"x","scope":"a b"}`, `{"scope":"a","scope":"b"}`, `{"SCOPE":"a"}`, `{"a":{"a":1,"a":2}}`,
@@ -117,7 +119,7 @@ func FuzzCheckPayload(f *testing.F) {
 		}
 		for i, k := range keys {
 			for _, other := range keys[:i] {
-				if k == other {
+				if k == other && slices.Contains(knownClaims, k) {
 					t.Fatalf("accepted %q with %q twice", payload, k)
 				}
 			}

@@ -144,16 +144,24 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 
 // checkAudience accepts aud (string or array) holding a configured audience;
 // a token without aud (Cognito access tokens) must carry an accepted client_id.
+// It records in c.Accepted the audiences this issuer vouches for: the aud
+// entries it is configured with (another issuer's audience in aud counts for
+// nothing), or the client_id.
 func (is *issuer) checkAudience(c *Claims) error {
+	c.Accepted = nil
 	if len(c.Audience) > 0 {
 		for _, a := range c.Audience {
-			if slices.Contains(is.Audiences, a) {
-				return nil
+			if slices.Contains(is.Audiences, a) && !slices.Contains(c.Accepted, a) {
+				c.Accepted = append(c.Accepted, a)
 			}
+		}
+		if len(c.Accepted) > 0 {
+			return nil
 		}
 		return fmt.Errorf("%w: aud %s", ErrAudience, Clip(fmt.Sprintf("%q", []string(c.Audience))))
 	}
 	if c.ClientID != "" && slices.Contains(is.Audiences, c.ClientID) {
+		c.Accepted = []string{c.ClientID}
 		return nil
 	}
 	return fmt.Errorf("%w: no accepted aud or client_id", ErrAudience)

@@ -5,6 +5,7 @@ package tokenauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -39,10 +40,12 @@ type Handler struct {
 	metrics metricsState
 }
 
-// DefaultRules apply when SCOPE_RULES is unset (the stack always sets it;
-// a standalone run such as make invoke-authorizer may not): any valid token
-// may GET, and nothing else is allowed - reads open to every verified
-// caller, every write and every other method closed.
+// DefaultRules apply when SCOPE_RULES is unset or empty (the stack always
+// sets it; a standalone run such as make invoke-authorizer may not): any
+// valid token may GET, and nothing else is allowed - reads open to every
+// verified caller, every write and every other method closed. "[]" allows
+// nothing; a value of blanks is a configuration error, since it reads as
+// "nothing" but would mean the defaults.
 var DefaultRules = []policy.Rule{{Method: "GET", Resource: "/{proxy+}", AnyToken: true}}
 
 // Config reads the authorizer's whole configuration from the environment:
@@ -51,8 +54,11 @@ func Config(getenv func(string) string) (jwtauth.Config, []policy.Rule, error) {
 	// Every problem is reported at once, so one deploy fixes them all.
 	cfg, err := jwtauth.ConfigFromEnv(getenv)
 	raw := getenv("SCOPE_RULES")
-	if strings.TrimSpace(raw) == "" {
+	if raw == "" {
 		return cfg, DefaultRules, err
+	}
+	if strings.TrimSpace(raw) == "" {
+		return cfg, nil, errors.Join(err, fmt.Errorf("%w: SCOPE_RULES is blank: give a JSON array of rules ([] allows nothing), or leave it unset for the defaults (any valid token may GET)", policy.ErrRules))
 	}
 	rules, rerr := policy.ParseRules(raw)
 	return cfg, rules, errors.Join(err, rerr)
@@ -65,7 +71,7 @@ func NewFromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) 
 		return nil, err
 	}
 	cfg.Log = log
-	if strings.TrimSpace(getenv("SCOPE_RULES")) == "" {
+	if getenv("SCOPE_RULES") == "" {
 		log.Warn("configuration", "scopeRules", "SCOPE_RULES is unset: any valid token may GET, nothing else is allowed")
 	}
 	v, err := jwtauth.New(cfg)
@@ -109,7 +115,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		return none, ErrUnauthorized
 	}
 	scopes := claims.Scopes()
-	tok := policy.Token{Scopes: scopes, Audience: claims.Audience, ClientID: claims.ClientID}
+	// Only the audiences the token's own issuer vouches for count: an extra
+	// issuer cannot qualify its token for the pool's client by naming it in aud.
+	tok := policy.Token{Scopes: scopes, Audience: claims.Accepted}
 	resp, granted := policy.Build(claims.Subject, arn, tok, h.Rules, Context(claims, scopes))
 	if granted == 0 {
 		// A valid token the rules grant nothing: API Gateway answers 403.

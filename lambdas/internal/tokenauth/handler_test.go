@@ -171,6 +171,10 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) {
 		t.Fatalf("bad SCOPE_RULES: %v", err)
 	}
+	env["SCOPE_RULES"] = " \n"
+	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) || !strings.Contains(err.Error(), "blank") {
+		t.Fatalf("blank SCOPE_RULES: %v, want a configuration error", err)
+	}
 	env["SCOPE_RULES"] = ""
 	env["JWKS_URI"] = "http://idp.example.com/jwks"
 	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtauth.ErrConfig) {
@@ -229,5 +233,65 @@ func TestDefaultRulesWithoutScopeRules(t *testing.T) {
 		if got := iampolicy.Evaluate(doc, "execute-api:Invoke", arn) == iampolicy.Allow; got != want {
 			t.Errorf("%s: allowed %v, want %v (policy %s)", arn, got, want, b)
 		}
+	}
+}
+
+// TestExtraIssuerCannotBorrowThePoolsClient: with several issuers, a token
+// counts only for the audiences its own issuer vouches for: an extra
+// issuer's token that also names the pool's app client in aud gets no read
+// the pool's users get (only its scopes count).
+func TestExtraIssuerCannotBorrowThePoolsClient(t *testing.T) {
+	pool, err := testjwt.New("pool-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	extra, err := testjwt.New("extra-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(extra.Close)
+	const extraIssuer = "https://extra.example.com/"
+	issuers, _ := json.Marshal([]map[string]any{
+		{"issuer": issuer, "jwksUri": pool.JWKSURI(), "audiences": []string{clientID}},
+		{"issuer": extraIssuer, "jwksUri": extra.JWKSURI(), "audiences": []string{"ext-api"}},
+	})
+	env := map[string]string{
+		"ISSUERS":     string(issuers),
+		"SCOPE_RULES": `[{"method":"GET","resource":"/pets","clients":["client123"],"scopes":["petstore/pets.read"]}]`,
+	}
+	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(idp *testjwt.IdP, iss string, aud any, scope string) string {
+		s, err := idp.Sign(jwt.MapClaims{"sub": "s", "iss": iss, "aud": aud, "scope": scope,
+			"iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "Bearer " + s
+	}
+	tests := []struct {
+		name, auth string
+		want       bool
+	}{
+		{"pool token for the app client", sign(pool, issuer, clientID, ""), true},
+		{"extra token naming the pool's client too", sign(extra, extraIssuer, []string{"ext-api", clientID}, ""), false},
+		{"extra token with the read scope", sign(extra, extraIssuer, "ext-api", "petstore/pets.read"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := h.Handle(context.Background(), event(tt.auth, base+"GET/pets"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(resp.PolicyDocument)
+			var doc iampolicy.Document
+			json.Unmarshal(b, &doc)
+			if got := iampolicy.Evaluate(doc, "execute-api:Invoke", base+"GET/pets") == iampolicy.Allow; got != tt.want {
+				t.Fatalf("GET /pets allowed %v, want %v (policy %s)", got, tt.want, b)
+			}
+		})
 	}
 }
