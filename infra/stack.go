@@ -163,7 +163,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	if cfg.AuthTokenUse != "" {
 		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
 	}
-	s.Seed = seedAuthorizerKeys(stack, authEnv, cfg, retention)
+	s.Seed = seedAuthorizerKeys(stack, authEnv, seedspec.Issuer{Issuer: authIssuer, JWKSURI: jwksURI, Audiences: authAudience, TokenUse: cfg.AuthTokenUse}, cfg, retention)
 	s.Functions["jwksseed"] = s.Seed.Lambda
 	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
 	ttl := cfg.RESTAuthorizerTTL
@@ -252,8 +252,8 @@ func AuthorizerRules(adminScope string, userAudiences []string, resourceServer s
 // with extraIssuers those four become one ISSUERS list (the stack's issuer
 // first), built by the seed so each issuer's jwks is a JSON object in it.
 // Either value is valid JSON, or "" for JWKS_JSON when there is no seed.
-func seedAuthorizerKeys(stack awscdk.Stack, env map[string]*string, cfg *Config, retention awslogs.RetentionDays) *jwksseed.Seed {
-	issuers := []seedspec.Issuer{{Issuer: *env["ISSUER"], JWKSURI: *env["JWKS_URI"], Audiences: strings.Split(*env["AUDIENCE"], ","), TokenUse: cfg.AuthTokenUse}}
+func seedAuthorizerKeys(stack awscdk.Stack, env map[string]*string, own seedspec.Issuer, cfg *Config, retention awslogs.RetentionDays) *jwksseed.Seed {
+	issuers := []seedspec.Issuer{own}
 	if len(cfg.ExtraIssuers) > 0 {
 		issuers = append(issuers, cfg.ExtraIssuers...)
 		for _, k := range []string{"ISSUER", "JWKS_URI", "AUDIENCE", "TOKEN_USE"} {

@@ -181,15 +181,13 @@ func Resolve(ctx context.Context, endpointsFile, stackName string) (*Target, err
 // hosted UI with the authorization-code grant and PKCE.
 func UserToken(ctx context.Context, t *Target, user, password string, out io.Writer) (string, error) {
 	if t.Local && password == "" {
-		var names []string
 		for _, u := range t.Users {
-			names = append(names, u.Username)
 			if u.Username == user {
 				password = u.Password
 			}
 		}
 		if password == "" {
-			return "", fmt.Errorf("%w %q: the local run has %s; or give PASSWORD=... for a user you created", ErrUnknownUser, user, strings.Join(names, ", "))
+			return "", fmt.Errorf("%w %q: the local run has %s; or give PASSWORD=... for a user you created", ErrUnknownUser, user, strings.Join(localUsers(t), ", "))
 		}
 	}
 	if password == "" {
@@ -211,7 +209,7 @@ func UserToken(ctx context.Context, t *Target, user, password string, out io.Wri
 	switch {
 	case errors.As(err, &notFound):
 		return "", fmt.Errorf("%w %q: check USER (the pool has no such user)", ErrUnknownUser, user)
-	case (errors.As(err, &notAuth) || invalidPassword) && t.Local && localUser(t, user):
+	case (errors.As(err, &notAuth) || invalidPassword) && t.Local && slices.Contains(localUsers(t), user):
 		return "", fmt.Errorf("%w for user %q: check PASSWORD, or leave it out to use the one in endpoints.json", ErrPassword, user)
 	case errors.As(err, &notAuth) || invalidPassword:
 		// Cognito hides which one (PreventUserExistenceErrors); cognito-local too for users it does not know.
@@ -224,14 +222,13 @@ func UserToken(ctx context.Context, t *Target, user, password string, out io.Wri
 	return *res.AuthenticationResult.IdToken, nil
 }
 
-// localUser reports whether user is one of the local run's users.
-func localUser(t *Target, user string) bool {
+// localUsers are the names of the local run's users.
+func localUsers(t *Target) []string {
+	names := make([]string, 0, len(t.Users))
 	for _, u := range t.Users {
-		if u.Username == user {
-			return true
-		}
+		names = append(names, u.Username)
 	}
-	return false
+	return names
 }
 
 // hint says what to try after a refused sign-in.
@@ -239,11 +236,7 @@ func hint(t *Target) string {
 	if !t.Local {
 		return ", or leave PASSWORD out to sign in through the hosted UI"
 	}
-	var names []string
-	for _, u := range t.Users {
-		names = append(names, u.Username)
-	}
-	return "; the local run has " + strings.Join(names, ", ") + " (leave PASSWORD out to use their passwords)"
+	return "; the local run has " + strings.Join(localUsers(t), ", ") + " (leave PASSWORD out to use their passwords)"
 }
 
 // HostedUILogin runs the authorization-code grant with PKCE: it prints the

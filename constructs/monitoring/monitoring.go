@@ -52,19 +52,6 @@ type Props struct {
 	DenialSpikePeriod awscdk.Duration
 }
 
-// EMF metric names: the list the Lambdas emit (package internal/metrics).
-const (
-	MetricAllow        = metrics.Allow
-	MetricDeny         = metrics.Deny
-	MetricFault        = metrics.Fault
-	MetricCacheHits    = metrics.CacheHits
-	MetricJWKSFetches  = metrics.JWKSFetches
-	MetricPetsCreated  = metrics.PetsCreated
-	MetricClientErrors = metrics.ClientErrors
-	MetricServerErrors = metrics.ServerErrors
-	DimensionReason    = metrics.Reason
-)
-
 // Monitoring exposes what New made.
 type Monitoring struct {
 	constructs.Construct
@@ -136,7 +123,7 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 		})
 	}
 	alarm("AuthorizerDenialSpike", fmt.Sprintf("TOKEN authorizer denied %.0f or more tokens in %s (someone trying tokens?): see Deny by Reason on the dashboard",
-		p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(MetricDeny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
+		p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(metrics.Deny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
 	alarm("DynamoDBThrottles", "PetStore table throttled requests: callers get 503", dynamoThrottles, 1)
 	names := make([]string, 0, len(p.Functions))
 	for name := range p.Functions {
@@ -179,7 +166,7 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	// byReason draws one line per reason code: a search over the Reason dimension.
 	byReason := func(name string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', 'Sum', 300)`, p.MetricsNamespace, DimensionReason, name)),
+			Expression: jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', 'Sum', 300)`, p.MetricsNamespace, metrics.Reason, name)),
 			Label:      jsii.String(name), Period: fiveMinutes, UsingMetrics: &map[string]awscloudwatch.IMetric{},
 		})
 	}
@@ -194,10 +181,10 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 			{graph("Latency p90 (ms)", p.HTTPAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}), p.RESTAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")})),
 				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
 			{graph("Throttles", append(throttleMetrics, dynamoThrottles)...),
-				graph("Authorizer decisions", emfSum(MetricAllow, fiveMinutes), emfSum(MetricDeny, fiveMinutes), emfSum(MetricFault, fiveMinutes))},
-			{graph("Denials and faults by reason", byReason(MetricDeny), byReason(MetricFault)),
-				graph("Token cache hits and JWKS fetches", emfSum(MetricCacheHits, fiveMinutes), emfSum(MetricJWKSFetches, fiveMinutes))},
-			{graph("PetStore", emfSum(MetricPetsCreated, fiveMinutes), emfSum(MetricClientErrors, fiveMinutes), emfSum(MetricServerErrors, fiveMinutes))},
+				graph("Authorizer decisions", emfSum(metrics.Allow, fiveMinutes), emfSum(metrics.Deny, fiveMinutes), emfSum(metrics.Fault, fiveMinutes))},
+			{graph("Denials and faults by reason", byReason(metrics.Deny), byReason(metrics.Fault)),
+				graph("Token cache hits and JWKS fetches", emfSum(metrics.CacheHits, fiveMinutes), emfSum(metrics.JWKSFetches, fiveMinutes))},
+			{graph("PetStore", emfSum(metrics.PetsCreated, fiveMinutes), emfSum(metrics.ClientErrors, fiveMinutes), emfSum(metrics.ServerErrors, fiveMinutes))},
 		},
 	})
 	return m

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
 // Config says which tokens to trust. Zero values mean the defaults below.
@@ -54,14 +56,9 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Issuer is one trusted issuer, as an element of the ISSUERS variable.
-type Issuer struct {
-	Issuer    string          `json:"issuer"`
-	JWKSURI   string          `json:"jwksUri"`
-	Audiences []string        `json:"audiences"`
-	TokenUse  string          `json:"tokenUse,omitempty"`
-	JWKS      json.RawMessage `json:"jwks,omitempty"`
-}
+// Issuer is one trusted issuer, as an element of the ISSUERS variable. The
+// shape is seedspec's, which the stack and the seed custom resource write.
+type Issuer = seedspec.Issuer
 
 // MaxTokenBytes bounds what is parsed at all; API Gateway's own header limit is 10 KiB.
 const MaxTokenBytes = 16 << 10
@@ -220,7 +217,7 @@ func (c Config) validate() error {
 		}
 		seen := map[string]bool{}
 		for i, is := range c.Issuers {
-			errs = append(errs, is.validate(fmt.Sprintf("ISSUERS[%d].", i), map[string]string{
+			errs = append(errs, validateIssuer(is, fmt.Sprintf("ISSUERS[%d].", i), map[string]string{
 				"issuer": "issuer", "jwks": "jwksUri", "aud": "audiences", "use": "tokenUse", "seed": "jwks"}))
 			if seen[is.Issuer] {
 				errs = append(errs, fmt.Errorf("%w: ISSUERS[%d].issuer %q is listed twice: list each issuer once", ErrConfig, i, is.Issuer))
@@ -229,7 +226,7 @@ func (c Config) validate() error {
 		}
 	} else {
 		single := Issuer{Issuer: c.Issuer, JWKSURI: c.JWKSURI, Audiences: c.Audiences, TokenUse: c.TokenUse, JWKS: c.JWKS}
-		errs = append(errs, single.validate("", map[string]string{
+		errs = append(errs, validateIssuer(single, "", map[string]string{
 			"issuer": "ISSUER", "jwks": "JWKS_URI", "aud": "AUDIENCE", "use": "TOKEN_USE", "seed": "JWKS_JSON"}))
 	}
 	for _, a := range c.Algorithms {
@@ -240,9 +237,9 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// validate checks one issuer; names maps its fields to the variable names
+// validateIssuer checks one issuer; names maps its fields to the variable names
 // the user wrote (ISSUER or ISSUERS[i].issuer, ...).
-func (is Issuer) validate(prefix string, names map[string]string) error {
+func validateIssuer(is Issuer, prefix string, names map[string]string) error {
 	var errs []error
 	name := func(k string) string { return prefix + names[k] }
 	if is.Issuer == "" {

@@ -53,21 +53,14 @@ func (h *Handler) record(resp events.APIGatewayProxyResponse) {
 	}
 	created := resp.StatusCode == 201 && resp.Headers["Idempotent-Replayed"] == ""
 	err := h.Metrics.Event().
-		Put(MetricPetsCreated, b(created), emf.Count).
-		Put(MetricClientErrors, b(resp.StatusCode >= 400 && resp.StatusCode < 500), emf.Count).
-		Put(MetricServerErrors, b(resp.StatusCode >= 500), emf.Count).
+		Put(metrics.PetsCreated, b(created), emf.Count).
+		Put(metrics.ClientErrors, b(resp.StatusCode >= 400 && resp.StatusCode < 500), emf.Count).
+		Put(metrics.ServerErrors, b(resp.StatusCode >= 500), emf.Count).
 		Flush()
 	if err != nil {
 		h.Log.Error("metrics", "error", err.Error())
 	}
 }
-
-// PetStore metric names, from the list the dashboard also reads.
-const (
-	MetricPetsCreated  = metrics.PetsCreated
-	MetricClientErrors = metrics.ClientErrors
-	MetricServerErrors = metrics.ServerErrors
-)
 
 func (h *Handler) route(ctx context.Context, req events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	if req.Resource == "" {

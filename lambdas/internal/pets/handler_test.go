@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
@@ -450,7 +451,7 @@ func TestMetrics(t *testing.T) {
 			}
 			var m map[string]any
 			json.Unmarshal(line, &m)
-			got := [3]float64{m[MetricPetsCreated].(float64), m[MetricClientErrors].(float64), m[MetricServerErrors].(float64)}
+			got := [3]float64{m[metrics.PetsCreated].(float64), m[metrics.ClientErrors].(float64), m[metrics.ServerErrors].(float64)}
 			if got != tt.want {
 				t.Fatalf("PetsCreated, ClientErrors, ServerErrors = %v, want %v", got, tt.want)
 			}

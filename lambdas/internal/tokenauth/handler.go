@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
@@ -91,13 +92,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
 	if !ok || token == "" {
 		log.Info("denied", "reason", "no_bearer")
-		h.record(MetricDeny, "no_bearer")
+		h.record(metrics.Deny, "no_bearer")
 		return none, ErrUnauthorized
 	}
 	arn, err := policy.ParseMethodARN(ev.MethodArn)
 	if err != nil {
 		log.Error("fault", "reason", "bad_method_arn", "error", jwtauth.Clip(err.Error()))
-		h.record(MetricFault, "bad_method_arn")
+		h.record(metrics.Fault, "bad_method_arn")
 		return none, ErrFault
 	}
 	claims, err := h.Verifier.Verify(ctx, token)
@@ -107,11 +108,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 		// cut to jwtauth.MaxLogValue bytes: a denial never writes more than a few KB.
 		if errors.Is(err, jwtauth.ErrKeySource) {
 			log.Error("fault", "reason", reason, "error", jwtauth.Clip(err.Error()))
-			h.record(MetricFault, reason)
+			h.record(metrics.Fault, reason)
 			return none, ErrFault
 		}
 		log.Info("denied", "reason", reason, "error", jwtauth.Clip(err.Error()))
-		h.record(MetricDeny, reason)
+		h.record(metrics.Deny, reason)
 		return none, ErrUnauthorized
 	}
 	scopes := claims.Scopes()
@@ -121,9 +122,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	resp, granted := policy.Build(claims.Subject, arn, tok, h.Rules, Context(claims, scopes))
 	if granted == 0 {
 		// A valid token the rules grant nothing: API Gateway answers 403.
-		h.record(MetricDeny, "no_grant")
+		h.record(metrics.Deny, "no_grant")
 	} else {
-		h.record(MetricAllow, "")
+		h.record(metrics.Allow, "")
 	}
 	log.Info("allowed", "sub", jwtauth.Clip(claims.Subject), "jti", jwtauth.Clip(claims.ID), "method", jwtauth.Clip(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
 	return resp, nil

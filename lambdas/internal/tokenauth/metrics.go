@@ -8,16 +8,6 @@ import (
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 )
 
-// Authorizer metric names, from the list the dashboard also reads.
-const (
-	MetricAllow       = metrics.Allow
-	MetricDeny        = metrics.Deny
-	MetricFault       = metrics.Fault
-	MetricCacheHits   = metrics.CacheHits
-	MetricJWKSFetches = metrics.JWKSFetches
-	DimensionReason   = metrics.Reason
-)
-
 // statsSource is what a Verifier offers for metrics (jwtauth.Verifier does).
 type statsSource interface{ Stats() jwtauth.Stats }
 
@@ -36,9 +26,9 @@ func (h *Handler) record(decision, reason string) {
 		return
 	}
 	ev := h.Metrics.Event()
-	for _, d := range []string{MetricAllow, MetricDeny, MetricFault} {
-		if d == decision && d != MetricAllow {
-			ev.Dimension(DimensionReason, reason).Put(d, 1, emf.Count, []string{}, []string{DimensionReason})
+	for _, d := range []string{metrics.Allow, metrics.Deny, metrics.Fault} {
+		if d == decision && d != metrics.Allow {
+			ev.Dimension(metrics.Reason, reason).Put(d, 1, emf.Count, []string{}, []string{metrics.Reason})
 		} else if d == decision {
 			ev.Put(d, 1, emf.Count)
 		} else {
@@ -51,7 +41,7 @@ func (h *Handler) record(decision, reason string) {
 		hits, fetches := s.CacheHits-h.metrics.last.CacheHits, s.JWKSFetches-h.metrics.last.JWKSFetches
 		h.metrics.last = s
 		h.metrics.mu.Unlock()
-		ev.Put(MetricCacheHits, float64(hits), emf.Count).Put(MetricJWKSFetches, float64(fetches), emf.Count)
+		ev.Put(metrics.CacheHits, float64(hits), emf.Count).Put(metrics.JWKSFetches, float64(fetches), emf.Count)
 	}
 	if err := ev.Flush(); err != nil {
 		h.Log.Error("metrics", "error", err.Error())

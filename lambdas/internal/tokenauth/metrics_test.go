@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 )
 
@@ -63,7 +64,7 @@ func TestMetrics(t *testing.T) {
 			}
 			var m map[string]any
 			json.Unmarshal(line, &m)
-			for _, d := range []string{MetricAllow, MetricDeny, MetricFault} {
+			for _, d := range []string{metrics.Allow, metrics.Deny, metrics.Fault} {
 				want := 0.0
 				if d == tt.decision {
 					want = 1
@@ -72,14 +73,14 @@ func TestMetrics(t *testing.T) {
 					t.Errorf("%s = %v, want %v", d, m[d], want)
 				}
 			}
-			if tt.reason != "" && m[DimensionReason] != tt.reason {
-				t.Errorf("Reason = %v, want %q", m[DimensionReason], tt.reason)
+			if tt.reason != "" && m[metrics.Reason] != tt.reason {
+				t.Errorf("Reason = %v, want %q", m[metrics.Reason], tt.reason)
 			}
-			if tt.reason == "" && m[DimensionReason] != nil {
-				t.Errorf("Allow carries a Reason %v", m[DimensionReason])
+			if tt.reason == "" && m[metrics.Reason] != nil {
+				t.Errorf("Allow carries a Reason %v", m[metrics.Reason])
 			}
-			if m[MetricCacheHits] != tt.hits || m[MetricJWKSFetches] != tt.fetches {
-				t.Errorf("cache hits %v, JWKS fetches %v; want %v, %v", m[MetricCacheHits], m[MetricJWKSFetches], tt.hits, tt.fetches)
+			if m[metrics.CacheHits] != tt.hits || m[metrics.JWKSFetches] != tt.fetches {
+				t.Errorf("cache hits %v, JWKS fetches %v; want %v, %v", m[metrics.CacheHits], m[metrics.JWKSFetches], tt.hits, tt.fetches)
 			}
 			if strings.Contains(string(line), strings.TrimPrefix(good, "Bearer ")) {
 				t.Fatal("the metrics line holds the token")
