@@ -20,6 +20,8 @@ FUZZTIME  ?= 30s
 EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
 #> the stack make diff, deploy, destroy and smoke act on
 STACK     ?= SecureApiJwt
+#> cdk context for synth, local, diff, deploy, destroy: "key=value key2=value2", each passed as -c key=value
+CONTEXT   ?=
 #> flags of make local: -http-port 8080 -rest-port 8081 -cognito-port 9229 -dynamodb-port 8000 -lambda-port 9001 -token-port 9230 (0: any free port), -synth auto|always|never
 LOCAL_FLAGS ?=
 # make token USER=adminuser: USER from the command line only (the environment's USER is your login).
@@ -37,6 +39,15 @@ AWS_CHECK ?= on
 FIRST_RUN := the first run on a machine compiles the AWS CDK Go module and the Lambdas: several minutes; later runs about a minute
 
 NODE_STAMP := node_modules/.installed
+
+# CONTEXT as cdk arguments, and the record of it that cmd/local compares
+# (cmd/local/context.go: cdk.out/.context, the sorted pairs one a line).
+# Every cdk command below writes cdk.out, so each drops the record before it
+# runs and writes it only when it succeeds.
+CDK_CONTEXT    := $(foreach kv,$(sort $(CONTEXT)),-c '$(kv)')
+CONTEXT_RECORD := cdk.out/.context
+DROP_CONTEXT   := rm -f $(CONTEXT_RECORD)
+SAVE_CONTEXT   := printf '%s\n' $(foreach kv,$(sort $(CONTEXT)),'$(kv)') | grep -v '^$$' > $(CONTEXT_RECORD) || true
 
 help: ## List the targets and the variables
 	@if [ -t 1 ]; then b=$$(printf '\033[1m'); n=$$(printf '\033[0m'); fi; export b n; \
@@ -66,7 +77,9 @@ build: ## Build every Lambda for arm64 into .build/ and show the sizes
 
 synth: deps ## Synthesize the stack (cdk-nag included) into cdk.out/
 	@echo "cdk synth into cdk.out/ ($(FIRST_RUN))"
-	$(CDK) synth --quiet
+	@$(DROP_CONTEXT)
+	$(CDK) synth --quiet $(CDK_CONTEXT)
+	@$(SAVE_CONTEXT)
 
 # aws-check: one clear line when no AWS credentials or region are configured,
 # before any synth (environment and ~/.aws files only, no network call).
@@ -74,13 +87,19 @@ aws-check:
 	@[ "$(AWS_CHECK)" = off ] || { go build -o .build/awscheck ./cmd/awscheck && .build/awscheck $(firstword $(filter diff deploy destroy smoke,$(MAKECMDGOALS))); }
 
 diff: aws-check deps ## Show what a deploy would change
-	$(CDK) diff $(STACK)
+	@$(DROP_CONTEXT)
+	$(CDK) diff $(STACK) $(CDK_CONTEXT)
+	@$(SAVE_CONTEXT)
 
 deploy: aws-check deps ## Deploy the stack to the current AWS account and region
-	$(CDK) deploy $(STACK) --require-approval never --outputs-file cdk.out/outputs.json
+	@$(DROP_CONTEXT)
+	$(CDK) deploy $(STACK) --require-approval never --outputs-file cdk.out/outputs.json $(CDK_CONTEXT)
+	@$(SAVE_CONTEXT)
 
 destroy: aws-check deps ## Delete the stack and everything in it
-	$(CDK) destroy $(STACK) --force
+	@$(DROP_CONTEXT)
+	$(CDK) destroy $(STACK) --force $(CDK_CONTEXT)
+	@$(SAVE_CONTEXT)
 
 test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and assertions, cfn-lint, end-to-end local
 	@echo "Compiling and running the unit tests with -race (the first run compiles the AWS SDK and the CDK app: several minutes; later runs about a minute)"
@@ -99,7 +118,7 @@ e2e-only:
 local: deps ## Run everything on this machine (no AWS account), print the walk-through; Ctrl-C stops it
 	@echo "Building the local runner (the first run compiles the AWS SDK: about a minute)"
 	@go build -o .build/local ./cmd/local
-	@exec .build/local $(LOCAL_FLAGS)
+	@exec .build/local -context '$(CONTEXT)' $(LOCAL_FLAGS)
 
 token: ## Print a token: USER=adminuser [PASSWORD=...] (ID token) or CLIENT=machine [SCOPE=petstore/pets.read]; FORMAT=claims decodes it (unverified)
 	@go build -o .build/token ./cmd/token && .build/token -user '$(TOKEN_USER)' -client '$(CLIENT)' -scope '$(SCOPE)' -format '$(FORMAT)' -stack '$(STACK)'

@@ -28,6 +28,7 @@ func main() {
 	flag.IntVar(&o.Ports.Token, "token-port", 9230, "OAuth2 token endpoint port (client credentials)")
 	flag.StringVar(&o.CDKOut, "cdk-out", "", "directory of the synthesized template (default: cdk.out)")
 	flag.StringVar(&o.StateDir, "state-dir", "", "directory for logs, binaries, endpoints.json and the lock (default: .local)")
+	contextFlag := flag.String("context", "", `cdk context for the synth, "key=value key2=value2" (make local CONTEXT=...); cdk.out made with another context is synthesized again`)
 	synthMode := flag.String("synth", "auto", "auto: synthesize cdk.out when a Go file, go.mod, cdk.json or package.json is newer; always; never")
 	flag.Parse()
 
@@ -49,6 +50,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	pairs, err := parseContext(*contextFlag)
+	if err != nil {
+		fail(err)
+	}
 	// Seconds of checks before minutes of synth and builds.
 	if err := preflight(o.StateDir, []portFlag{
 		{"http-port", "HTTP API", o.Ports.HTTPAPI}, {"rest-port", "REST API", o.Ports.RESTAPI},
@@ -60,7 +65,7 @@ func main() {
 	reason := "-synth always"
 	switch *synthMode {
 	case "auto":
-		if reason, err = staleReason(root, o.CDKOut); err != nil {
+		if reason, err = staleReason(root, o.CDKOut, pairs); err != nil {
 			fail(err)
 		}
 	case "always":
@@ -72,10 +77,10 @@ func main() {
 	if reason == "" && *synthMode == "never" {
 		fmt.Printf("Using %s as it is (-synth never)\n", o.CDKOut)
 	} else if reason == "" {
-		fmt.Printf("cdk.out is up to date (newer than every Go file, go.mod, go.sum, cdk.json and package.json): no synth needed\n")
+		fmt.Printf("cdk.out is up to date (made with this CONTEXT, newer than every Go file, go.mod, go.sum, cdk.json and package.json): no synth needed\n")
 	} else {
 		fmt.Printf("Synthesizing %s (%s) with the pinned cdk CLI: the first run on a machine compiles the AWS CDK Go module and takes a few minutes, later runs about a minute\n", o.CDKOut, reason)
-		if err := synth(ctx, root, o.CDKOut, os.Stdout); err != nil {
+		if err := synth(ctx, root, o.CDKOut, pairs, os.Stdout); err != nil {
 			fail(err)
 		}
 	}

@@ -114,13 +114,17 @@ var synthInputs = []string{"go.mod", "go.sum", "cdk.json", "cdk.context.json", "
 // skipDirs never hold synth inputs.
 var skipDirs = map[string]bool{"node_modules": true, "cdk.out": true, "testdata": true}
 
-// staleReason says why cdk.out must be synthesized again: it is missing, or
-// an input (a non-test Go file or one of synthInputs) is newer than its
+// staleReason says why cdk.out must be synthesized again: it is missing, it
+// was made with another context than pairs (the CONTEXT of this run), or an
+// input (a non-test Go file or one of synthInputs) is newer than its
 // manifest. "" means cdk.out is newer than every input and the synth can be skipped.
-func staleReason(root, cdkOut string) (string, error) {
+func staleReason(root, cdkOut string, pairs []string) (string, error) {
 	manifest, err := os.Stat(filepath.Join(cdkOut, "manifest.json"))
 	if err != nil {
 		return filepath.Join(filepath.Base(cdkOut), "manifest.json") + " does not exist yet", nil
+	}
+	if r, err := contextReason(cdkOut, pairs); r != "" || err != nil {
+		return r, err
 	}
 	built := manifest.ModTime()
 	newer := func(p string, info fs.FileInfo) string {
@@ -165,13 +169,18 @@ func staleReason(root, cdkOut string) (string, error) {
 }
 
 // synth runs the pinned cdk CLI (node_modules/.bin/cdk, as make synth does)
-// to write cdk.out, with its output passed through.
-func synth(ctx context.Context, root, cdkOut string, out io.Writer) error {
+// to write cdk.out with the context pairs (-c each), with its output passed
+// through, and records the pairs in cdk.out (contextFile).
+func synth(ctx context.Context, root, cdkOut string, pairs []string, out io.Writer) error {
 	bin, err := procs.NodeBin(root, "cdk")
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, bin, "synth", "--quiet", "--output", cdkOut)
+	// A failed synth leaves no record, so the next run synthesizes again.
+	if err := os.Remove(filepath.Join(cdkOut, contextFile)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, append([]string{"synth", "--quiet", "--output", cdkOut}, contextArgs(pairs)...)...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = os.Environ()
@@ -184,6 +193,9 @@ func synth(ctx context.Context, root, cdkOut string, out io.Writer) error {
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cdk synth: %w (run make synth to see it alone)", err)
+	}
+	if err := writeContext(cdkOut, pairs); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "      synthesized in %s\n", time.Since(start).Round(time.Second))
 	return nil

@@ -133,10 +133,13 @@ func TestStaleReason(t *testing.T) {
 			manifest := filepath.Join(cdkOut, "manifest.json")
 			os.WriteFile(manifest, []byte("{}"), 0o644)
 			os.Chtimes(manifest, synthAt, synthAt)
+			if err := writeContext(cdkOut, nil); err != nil {
+				t.Fatal(err)
+			}
 			if tt.touched != "" {
 				os.Chtimes(filepath.Join(root, tt.touched), later, later)
 			}
-			got, err := staleReason(root, cdkOut)
+			got, err := staleReason(root, cdkOut, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +149,7 @@ func TestStaleReason(t *testing.T) {
 		})
 	}
 	t.Run("never synthesized", func(t *testing.T) {
-		got, err := staleReason(t.TempDir(), filepath.Join(t.TempDir(), "cdk.out"))
+		got, err := staleReason(t.TempDir(), filepath.Join(t.TempDir(), "cdk.out"), nil)
 		if err != nil || !strings.Contains(got, "manifest.json does not exist") {
 			t.Fatalf("reason %q, %v", got, err)
 		}
