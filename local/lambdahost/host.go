@@ -21,8 +21,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 	"github.com/secure-api-go/apigw-jwt/internal/procs"
 )
+
+// Lambda's synchronous invocation payload quota is 6 MB each way
+// (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html,
+// "Invocation payload (request and response)"). Measured, Lambda refuses a
+// request over 6291456 bytes ("Request must be smaller than 6291456 bytes for
+// the InvokeFunction operation") and a response over 6291556 bytes
+// ("Response payload size exceeded maximum allowed payload size (6291556 bytes).").
+const (
+	MaxRequestPayload  = 6 << 20
+	MaxResponsePayload = 6<<20 + 100
+)
+
+// ErrRequestTooLarge is returned, wrapped, for an event over
+// MaxRequestPayload: the Invoke API's RequestTooLargeException (HTTP 413,
+// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors).
+// The function is not invoked.
+var ErrRequestTooLarge = errors.New("RequestTooLargeException")
+
+// ErrEnvironmentTooLarge is returned, wrapped, by Start for a function whose
+// environment Lambda would refuse (over lambdaenv.Limit, measured by lambdaenv.Size).
+var ErrEnvironmentTooLarge = errors.New("environment variables exceed Lambda's 4 KB limit")
 
 // Function is one function to run.
 type Function struct {
@@ -30,8 +52,12 @@ type Function struct {
 	Name string
 	// Binary is the bootstrap executable, built for this machine.
 	Binary string
-	// Env is the function's environment (the template's, resolved to local values).
+	// Env is the function's configured environment (the template's, resolved
+	// to local values): what Lambda's 4 KB limit measures.
 	Env map[string]string
+	// Runtime is what the Lambda service itself sets (AWS_REGION, ...): not
+	// part of the configured environment, so not measured.
+	Runtime map[string]string
 	// Timeout of one invocation. Default: 3 s, as Lambda's.
 	Timeout time.Duration
 	// Instances is the number of processes. Default: 1.
@@ -95,6 +121,12 @@ func (h *Host) Start(fns []Function) error {
 		h.funcs = map[string]*function{}
 	}
 	for _, cfg := range fns {
+		// Lambda refuses to create or update such a function, so it never runs.
+		if !lambdaenv.Fits(cfg.Env) {
+			return fmt.Errorf("lambdahost: %s: %w: measured %d bytes (the JSON of all variables), limit %d: "+
+				"Lambda refuses this function's configuration (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)",
+				cfg.Name, ErrEnvironmentTooLarge, lambdaenv.Size(cfg.Env), lambdaenv.Limit)
+		}
 		if cfg.Timeout == 0 {
 			cfg.Timeout = 3 * time.Second
 		}
@@ -121,6 +153,9 @@ func (h *Host) Start(fns []Function) error {
 func (h *Host) spawn(f *function) error {
 	cmd := exec.Command(f.cfg.Binary)
 	env := []string{"AWS_LAMBDA_RUNTIME_API=" + f.listener.Addr().String(), "PATH=/usr/bin:/bin"}
+	for k, v := range f.cfg.Runtime {
+		env = append(env, k+"="+v)
+	}
 	for k, v := range f.cfg.Env {
 		env = append(env, k+"="+v)
 	}
@@ -199,6 +234,9 @@ func (h *Host) Invoke(ctx context.Context, name string, event []byte) ([]byte, e
 	h.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("lambdahost: no function %q", name)
+	}
+	if len(event) > MaxRequestPayload {
+		return nil, fmt.Errorf("lambdahost: %s: %w: %d byte payload: Request must be smaller than %d bytes for the InvokeFunction operation", name, ErrRequestTooLarge, len(event), MaxRequestPayload)
 	}
 	if hook != nil {
 		return hook(ctx, event, f.invoke)
@@ -282,13 +320,22 @@ func (f *function) runtimeAPI() http.Handler {
 		case r.Method == http.MethodPost && strings.HasPrefix(path, "invocation/"):
 			rest := strings.TrimPrefix(path, "invocation/")
 			id, kind, _ := strings.Cut(rest, "/")
-			body, _ := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+			body, _ := io.ReadAll(io.LimitReader(r.Body, MaxResponsePayload+1))
 			f.mu.Lock()
 			inv, ok := f.inflight[id]
 			delete(f.inflight, id)
 			f.mu.Unlock()
 			if !ok {
 				http.Error(w, `{"errorMessage":"unknown or timed-out request id"}`, http.StatusBadRequest)
+				return
+			}
+			if len(body) > MaxResponsePayload {
+				// As Lambda: the invocation fails with this function error and
+				// the runtime's POST gets 413 (Runtime API, "Invocation response").
+				inv.done <- result{payload: []byte(fmt.Sprintf(`{"errorMessage":"Response payload size exceeded maximum allowed payload size (%d bytes).","errorType":"Function.ResponseSizeTooLarge"}`, MaxResponsePayload)), failed: true}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusRequestEntityTooLarge)
+				io.WriteString(w, `{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}`)
 				return
 			}
 			inv.done <- result{payload: body, failed: kind == "error"}
@@ -328,9 +375,15 @@ func (h *Host) InvokeAPI() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+		body, _ := io.ReadAll(io.LimitReader(r.Body, MaxRequestPayload+1))
 		out, err := h.Invoke(r.Context(), name, body)
 		switch {
+		case errors.Is(err, ErrRequestTooLarge):
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-ErrorType", "RequestTooLargeException")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxRequestPayload)})
+			return
 		case errors.Is(err, ErrFunction):
 			w.Header().Set("X-Amz-Function-Error", "Unhandled")
 		case err != nil:

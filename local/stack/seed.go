@@ -47,7 +47,7 @@ func (s *Stack) runJWKSSeeds(ctx context.Context, binaries map[string]string) (m
 			if err != nil {
 				return started, err
 			}
-			if err := s.Host.Start([]lambdahost.Function{{Name: fnID, Binary: binaries[fnID], Env: env, Timeout: timeout, Instances: 1}}); err != nil {
+			if err := s.Host.Start([]lambdahost.Function{{Name: fnID, Binary: binaries[fnID], Env: env, Runtime: s.runtimeEnv(fnID), Timeout: timeout, Instances: 1}}); err != nil {
 				return started, err
 			}
 			started[fnID] = true

@@ -250,7 +250,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		if v, ok := t.Resources[id].Properties["Timeout"].(float64); ok {
 			timeout = time.Duration(v) * time.Second
 		}
-		functions = append(functions, lambdahost.Function{Name: id, Binary: binaries[id], Env: env, Timeout: timeout, Instances: o.Instances})
+		functions = append(functions, lambdahost.Function{Name: id, Binary: binaries[id], Env: env, Runtime: s.runtimeEnv(id), Timeout: timeout, Instances: o.Instances})
 	}
 	if err := s.countAuthorizerJWKS(functions); err != nil { // seed.go
 		return s, err
@@ -433,9 +433,9 @@ func pkgOf(t *template.Template, id string) string {
 	return t.Metadata(id, gobuild.MetadataGoPackage)
 }
 
-// functionEnv is the template's environment resolved to local values, plus
-// what the Lambda service itself sets.
-func (s *Stack) functionEnv(id string) (map[string]string, error) {
+// runtimeEnv is what the Lambda service itself sets for a function (and,
+// locally, where DynamoDB is): not part of its configured environment.
+func (s *Stack) runtimeEnv(id string) map[string]string {
 	env := map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
@@ -443,11 +443,17 @@ func (s *Stack) functionEnv(id string) (map[string]string, error) {
 		"AWS_LAMBDA_FUNCTION_NAME": id, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_FORMAT": "JSON",
 		"_HANDLER": "bootstrap", "TZ": ":UTC",
 	}
-	p := s.Template.Resources[id].Properties
-	if v, ok := p["MemorySize"].(float64); ok {
+	if v, ok := s.Template.Resources[id].Properties["MemorySize"].(float64); ok {
 		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(int(v))
 	}
-	vars, err := s.Template.Resolve(p["Environment"])
+	return env
+}
+
+// functionEnv is the function's configured environment: the template's
+// Environment.Variables resolved to local values (what Lambda's 4 KB limit measures).
+func (s *Stack) functionEnv(id string) (map[string]string, error) {
+	env := map[string]string{}
+	vars, err := s.Template.Resolve(s.Template.Resources[id].Properties["Environment"])
 	if err != nil {
 		return nil, fmt.Errorf("function %s environment: %w", id, err)
 	}
