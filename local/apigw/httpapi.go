@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -54,6 +53,7 @@ type HTTPAPI struct {
 	opts   Options
 	apiID  string
 	routes []httpRoute
+	cors   *httpCORS // nil: the API has no CorsConfiguration
 }
 
 type httpRoute struct {
@@ -70,6 +70,11 @@ func NewHTTPAPI(t *template.Template, opts Options) (*HTTPAPI, error) {
 		return nil, fmt.Errorf("apigw: want one HTTP API in the template, found %d", len(apis))
 	}
 	h := &HTTPAPI{opts: opts, apiID: apis[0]}
+	cors, err := newHTTPCORS(t, t.Resources[apis[0]].Properties["CorsConfiguration"])
+	if err != nil {
+		return nil, err
+	}
+	h.cors = cors
 	authorizers := map[string]*jwtAuthorizer{}
 	for _, id := range t.OfType("AWS::ApiGatewayV2::Authorizer") {
 		p := t.Resources[id].Properties
@@ -129,6 +134,13 @@ func NewHTTPAPI(t *template.Template, opts Options) (*HTTPAPI, error) {
 func (h *HTTPAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.opts.now()
 	rec := &statusRecorder{ResponseWriter: w}
+	if h.cors != nil {
+		if h.cors.preflight(rec, r) {
+			h.opts.logf("http preflight %s -> %d", r.URL.Path, rec.status)
+			return
+		}
+		rec.ResponseWriter = &corsWriter{ResponseWriter: w, cors: h.cors, origin: r.Header.Get("Origin")}
+	}
 	h.serve(rec, r)
 	h.opts.logf("http %s %s -> %d (%s)", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
 }
@@ -159,7 +171,11 @@ func (h *HTTPAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		authorizer = map[string]any{"jwt": map[string]any{"claims": claimStrings(claims), "scopes": scopes}}
 	}
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	body, tooLarge := readPayload(r)
+	if tooLarge {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"message": "Request Entity Too Large"})
+		return
+	}
 	event := h.event(r, route, params, body, authorizer)
 	out, err := h.opts.Invoker.Invoke(r.Context(), route.function, event)
 	if err != nil {
@@ -167,7 +183,10 @@ func (h *HTTPAPI) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error"})
 		return
 	}
-	writeProxyResponse(w, out, true)
+	if !writeProxyResponse(w, out, true) {
+		h.opts.logf("http integration %s: malformed Lambda response", route.function)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error"})
+	}
 }
 
 func (h *HTTPAPI) match(method, path string) (*httpRoute, map[string]string) {
@@ -250,8 +269,9 @@ func matchPath(pattern, path string) (map[string]string, bool) {
 }
 
 // writeProxyResponse maps a Lambda proxy response. Payload 2.0 also accepts
-// a bare value, answered as 200 JSON.
-func writeProxyResponse(w http.ResponseWriter, out []byte, v2 bool) {
+// a bare value, answered as 200 JSON. false: the response is malformed and
+// nothing was written (the caller answers as its API does).
+func writeProxyResponse(w http.ResponseWriter, out []byte, v2 bool) bool {
 	var resp struct {
 		StatusCode        int                 `json:"statusCode"`
 		Headers           map[string]string   `json:"headers"`
@@ -264,10 +284,9 @@ func writeProxyResponse(w http.ResponseWriter, out []byte, v2 bool) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
 			w.Write(out)
-			return
+			return true
 		}
-		writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Internal server error"})
-		return
+		return false
 	}
 	for k, vs := range resp.MultiValueHeaders {
 		for _, v := range vs {
@@ -283,6 +302,7 @@ func writeProxyResponse(w http.ResponseWriter, out []byte, v2 bool) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body)
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

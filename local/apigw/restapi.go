@@ -2,8 +2,8 @@ package apigw
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -12,8 +12,20 @@ import (
 	"time"
 
 	"github.com/secure-api-go/apigw-jwt/internal/iampolicy"
+	"github.com/secure-api-go/apigw-jwt/local/lambdahost"
 	"github.com/secure-api-go/apigw-jwt/local/template"
 )
+
+// MaxAuthorizerResponse is the largest Lambda authorizer response API
+// Gateway takes: 8 KB (API Gateway quotas,
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
+// "Lambda authorizer result size"). A larger one - a token with many scopes
+// copied into the context - fails the request with 500, as an invalid
+// authorizer response does; the authorizer's own tests keep its answers under it.
+const MaxAuthorizerResponse = 8 << 10
+
+// isRequestTooLarge: the invoke was refused for Lambda's 6 MB payload quota.
+func isRequestTooLarge(err error) bool { return errors.Is(err, lambdahost.ErrRequestTooLarge) }
 
 // RESTAPI is the REST API (proxy integrations, TOKEN authorizers, mocks).
 type RESTAPI struct {
@@ -32,7 +44,7 @@ type restMethod struct {
 	verb, resource string
 	auth           *tokenAuthorizer
 	function       string // AWS_PROXY
-	mock           map[string]any
+	mock           *mockIntegration
 	validateBody   bool
 	validateParams bool
 	requiredParams []string
@@ -146,7 +158,9 @@ func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
 				return nil, err
 			}
 		case "MOCK":
-			m.mock = integ
+			if m.mock, err = newMock(integ); err != nil {
+				return nil, fmt.Errorf("apigw: method %s: %w", id, err)
+			}
 		default:
 			return nil, fmt.Errorf("apigw: method %s: integration %v not emulated", id, integ["Type"])
 		}
@@ -183,12 +197,10 @@ func (a *RESTAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.opts.logf("rest %s %s -> %d (%s)", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
 }
 
-var errMissingToken = map[string]any{"message": "Missing Authentication Token"}
-
 func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, "/"+a.stage)
 	if !ok || (path != "" && !strings.HasPrefix(path, "/")) {
-		writeJSON(w, http.StatusForbidden, errMissingToken)
+		a.gatewayError(w, r, nil, errMissingToken)
 		return
 	}
 	if path == "" {
@@ -196,17 +208,17 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	body, tooLarge := readPayload(r)
 	if tooLarge {
-		a.gatewayError(w, "REQUEST_TOO_LARGE", http.StatusRequestEntityTooLarge, "Request Too Long", "")
+		a.gatewayError(w, r, nil, errRequestTooLarge)
 		return
 	}
 	routed, ok := routePath(path)
 	if !ok {
-		writeJSON(w, http.StatusForbidden, errMissingToken)
+		a.gatewayError(w, r, nil, errMissingToken)
 		return
 	}
 	m, params := a.match(r.Method, routed)
 	if m == nil {
-		writeJSON(w, http.StatusForbidden, errMissingToken)
+		a.gatewayError(w, r, nil, errMissingToken)
 		return
 	}
 	// The methodArn names the path the router matched, so every spelling
@@ -215,35 +227,44 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 
 	var authContext map[string]any
 	if m.auth != nil {
-		var status int
-		var body map[string]any
-		authContext, status, body = a.authorize(r, m.auth, methodARN)
-		if status != 0 {
-			writeJSON(w, status, body)
+		var denied *gwError
+		if authContext, denied = a.authorize(r, m.auth, methodARN); denied != nil {
+			a.gatewayError(w, r, params, *denied)
 			return
 		}
 	}
 	if msg := m.checkParams(r, params); msg != "" {
 		a.opts.logf("rest validation: %s", msg)
-		a.gatewayError(w, "BAD_REQUEST_PARAMETERS", http.StatusBadRequest, "Missing required request parameters: ["+msg+"]", "")
+		a.gatewayError(w, r, params, gwError{typ: "BAD_REQUEST_PARAMETERS", status: http.StatusBadRequest, message: "Missing required request parameters: [" + msg + "]"})
 		return
 	}
 	if msg := m.checkBody(r, body); msg != "" {
 		a.opts.logf("rest validation: %s", msg)
-		a.gatewayError(w, "BAD_REQUEST_BODY", http.StatusBadRequest, "Invalid request body", "["+msg+"]")
+		a.gatewayError(w, r, params, gwError{typ: "BAD_REQUEST_BODY", status: http.StatusBadRequest, message: "Invalid request body", validation: "[" + msg + "]"})
 		return
 	}
 	if m.mock != nil {
-		a.mockResponse(w, m)
+		if m.mock.unsupportedMedia(r) {
+			a.gatewayError(w, r, params, errUnsupportedMedia)
+			return
+		}
+		m.mock.serve(w, r, params)
 		return
 	}
 	out, err := a.opts.Invoker.Invoke(r.Context(), m.function, a.event(r, m, path, params, body, authContext))
 	if err != nil {
 		a.opts.logf("rest integration %s: %v", m.function, err)
-		writeJSON(w, http.StatusBadGateway, map[string]any{"message": "Internal server error"})
+		if isRequestTooLarge(err) {
+			a.gatewayError(w, r, params, errRequestTooLarge)
+			return
+		}
+		a.gatewayError(w, r, params, errIntegration)
 		return
 	}
-	writeProxyResponse(w, out, false)
+	if !writeProxyResponse(w, out, false) {
+		a.opts.logf("rest integration %s: malformed Lambda proxy response", m.function)
+		a.gatewayError(w, r, params, errIntegration)
+	}
 }
 
 // routePath is the path the router matches for a request path, which
@@ -288,16 +309,16 @@ func (a *RESTAPI) match(verb, path string) (*restMethod, map[string]string) {
 	return nil, nil
 }
 
-// authorize runs the TOKEN authorizer flow. A non-zero status is the answer.
-func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN string) (map[string]any, int, map[string]any) {
-	unauthorized := map[string]any{"message": "Unauthorized"}
+// authorize runs the TOKEN authorizer flow: the authorizer context, or the
+// gateway's answer.
+func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN string) (map[string]any, *gwError) {
 	token := r.Header.Get(auth.header)
 	if token == "" {
-		return nil, http.StatusUnauthorized, unauthorized
+		return nil, &errUnauthorized
 	}
 	if auth.regex != nil && !auth.regex.MatchString(token) {
 		a.opts.logf("rest authorizer: token fails the validation regex; authorizer not called")
-		return nil, http.StatusUnauthorized, unauthorized
+		return nil, &errUnauthorized
 	}
 	key := auth.id + "\x00" + token
 	now := a.opts.now()
@@ -309,10 +330,14 @@ func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN st
 		out, err := a.opts.Invoker.Invoke(r.Context(), auth.function, ev)
 		if err != nil {
 			if errorMessageOf(out) == "Unauthorized" {
-				return nil, http.StatusUnauthorized, unauthorized
+				return nil, &errUnauthorized
 			}
 			a.opts.logf("rest authorizer error: %v", err)
-			return nil, http.StatusInternalServerError, map[string]any{"message": nil}
+			return nil, &errAuthorizerFailure
+		}
+		if len(out) > MaxAuthorizerResponse {
+			a.opts.logf("rest authorizer response is %d bytes, over API Gateway's %d", len(out), MaxAuthorizerResponse)
+			return nil, &errAuthorizerConfig
 		}
 		var resp struct {
 			PrincipalID    string             `json:"principalId"`
@@ -321,7 +346,7 @@ func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN st
 		}
 		if err := json.Unmarshal(out, &resp); err != nil || resp.PrincipalID == "" {
 			a.opts.logf("rest authorizer returned an invalid response: %s", out)
-			return nil, http.StatusInternalServerError, map[string]any{"message": nil}
+			return nil, &errAuthorizerConfig
 		}
 		cached = cachedPolicy{principal: resp.PrincipalID, doc: resp.PolicyDocument, context: resp.Context, until: now.Add(auth.ttl)}
 		if auth.ttl > 0 {
@@ -332,15 +357,17 @@ func (a *RESTAPI) authorize(r *http.Request, auth *tokenAuthorizer, methodARN st
 	}
 	switch iampolicy.Evaluate(cached.doc, "execute-api:Invoke", methodARN) {
 	case iampolicy.ExplicitDeny:
-		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource with an explicit deny"}
+		denied := accessDenied(true)
+		return nil, &denied
 	case iampolicy.ImplicitDeny:
-		return nil, http.StatusForbidden, map[string]any{"Message": "User is not authorized to access this resource"}
+		denied := accessDenied(false)
+		return nil, &denied
 	}
 	ctx := map[string]any{"principalId": cached.principal}
 	for k, v := range cached.context {
 		ctx[k] = v
 	}
-	return ctx, 0, nil
+	return ctx, nil
 }
 
 func errorMessageOf(payload []byte) string {
@@ -391,44 +418,6 @@ func (m *restMethod) checkBody(r *http.Request, body []byte) string {
 		return err.Error()
 	}
 	return ""
-}
-
-func (a *RESTAPI) mockResponse(w http.ResponseWriter, m *restMethod) {
-	status := 200
-	if tpls, ok := m.mock["RequestTemplates"].(map[string]any); ok {
-		var req struct {
-			StatusCode int `json:"statusCode"`
-		}
-		if json.Unmarshal([]byte(fmt.Sprint(tpls["application/json"])), &req) == nil && req.StatusCode != 0 {
-			status = req.StatusCode
-		}
-	}
-	for _, ir := range list(m.mock["IntegrationResponses"]) {
-		resp, _ := ir.(map[string]any)
-		if fmt.Sprint(resp["StatusCode"]) != fmt.Sprint(status) {
-			continue
-		}
-		if params, ok := resp["ResponseParameters"].(map[string]any); ok {
-			for k, v := range params {
-				if h, ok := strings.CutPrefix(k, "method.response.header."); ok {
-					w.Header().Set(h, strings.Trim(fmt.Sprint(v), "'"))
-				}
-			}
-		}
-		body := ""
-		if tpls, ok := resp["ResponseTemplates"].(map[string]any); ok {
-			for ct, b := range tpls {
-				body = fmt.Sprint(b)
-				if w.Header().Get("Content-Type") == "" {
-					w.Header().Set("Content-Type", ct)
-				}
-			}
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-		return
-	}
-	w.WriteHeader(status)
 }
 
 func (a *RESTAPI) event(r *http.Request, m *restMethod, path string, params map[string]string, body []byte, authorizer map[string]any) []byte {
