@@ -11,16 +11,19 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// IdP holds one signing key and serves its JWKS.
+// IdP holds one signing key and serves its JWKS (at any path) and, at
+// <issuer>/.well-known/openid-configuration, an OIDC discovery document.
 type IdP struct {
-	Key      *rsa.PrivateKey
-	KID      string
-	Server   *httptest.Server
+	Key    *rsa.PrivateKey
+	KID    string
+	Server *httptest.Server
+	// Requests counts the JWKS requests (discovery documents not included).
 	Requests atomic.Int64
 }
 
@@ -32,9 +35,16 @@ func New(kid string) (*IdP, error) {
 	}
 	p := &IdP{Key: key, KID: kid}
 	body, _ := json.Marshal(map[string]any{"keys": []map[string]string{JWK(kid, &key.PublicKey)}})
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		p.Requests.Add(1)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		// <issuer>/.well-known/openid-configuration, for any issuer path on
+		// this server: the OIDC discovery document naming the key set.
+		if prefix, ok := strings.CutSuffix(r.URL.Path, "/.well-known/openid-configuration"); ok {
+			json.NewEncoder(w).Encode(map[string]any{"issuer": p.Server.URL + prefix, "jwks_uri": p.JWKSURI(),
+				"id_token_signing_alg_values_supported": []string{"RS256"}})
+			return
+		}
+		p.Requests.Add(1)
 		w.Write(body)
 	}))
 	return p, nil

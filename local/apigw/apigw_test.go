@@ -91,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	f.inv = &fakeInvoker{calls: map[string]int{}, last: map[string]map[string]any{}, fn: map[string]func(map[string]any) ([]byte, error){}}
-	opts := Options{Invoker: f.inv, JWKSURI: func(string) string { return idp.JWKSURI() }, Now: func() time.Time { return f.now }}
+	opts := Options{Invoker: f.inv, Now: func() time.Time { return f.now }}
 	h, err := NewHTTPAPI(tpl, opts)
 	if err != nil {
 		t.Fatal(err)

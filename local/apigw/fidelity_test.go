@@ -101,7 +101,7 @@ func corsFixture(t *testing.T) *fixture {
 	httpAPI := f.tpl.OfType("AWS::ApiGatewayV2::Api")[0]
 	f.tpl.Resources[httpAPI].Properties["CorsConfiguration"] = map[string]any{"AllowHeaders": []any{"Authorization", "Content-Type"}, "AllowMethods": []any{"GET"},
 		"AllowOrigins": []any{"https://app.example.com", "https://admin.example.com"}, "MaxAge": 3600.0}
-	opts := Options{Invoker: f.inv, JWKSURI: func(string) string { return f.idp.JWKSURI() }, Now: f.restAPI.opts.Now}
+	opts := Options{Invoker: f.inv, Now: f.restAPI.opts.Now}
 	h, err := NewHTTPAPI(f.tpl, opts)
 	if err != nil {
 		t.Fatal(err)

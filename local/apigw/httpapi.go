@@ -27,8 +27,6 @@ type Invoker interface {
 // Options are shared by both emulators.
 type Options struct {
 	Invoker Invoker
-	// JWKSURI maps an issuer to its JWKS. Default: <issuer>/.well-known/jwks.json, as Cognito publishes it.
-	JWKSURI func(issuer string) string
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 	// Log records one line per request (nil: none).
@@ -92,10 +90,6 @@ func NewHTTPAPI(t *template.Template, opts Options) (*HTTPAPI, error) {
 		}
 		if src := list(p["IdentitySource"]); len(src) == 1 {
 			a.header = strings.ToLower(strings.TrimPrefix(fmt.Sprint(src[0]), "$request.header."))
-		}
-		a.jwksURI = strings.TrimSuffix(a.issuer, "/") + "/.well-known/jwks.json"
-		if opts.JWKSURI != nil {
-			a.jwksURI = opts.JWKSURI(a.issuer)
 		}
 		authorizers[id] = a
 	}

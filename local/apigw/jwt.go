@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -26,7 +28,6 @@ type jwtAuthorizer struct {
 	issuer    string
 	audiences []string
 	header    string
-	jwksURI   string
 
 	mu sync.Mutex
 	kf keyfunc.Keyfunc
@@ -34,18 +35,65 @@ type jwtAuthorizer struct {
 
 var errJWT = errors.New("invalid JWT")
 
+// discoveryTimeout is API Gateway's timeout for the OpenID Connect discovery
+// endpoint (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+const discoveryTimeout = 1500 * time.Millisecond
+
+// keys finds the issuer's key set as API Gateway does: through the jwks_uri
+// of the issuer's OIDC discovery document, <issuer>/.well-known/openid-configuration
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html),
+// not a fixed path. A document that is missing, or names another issuer
+// (OpenID Connect Discovery 1.0, section 4.3), is an error: every token is
+// refused, and the next request tries again.
 func (a *jwtAuthorizer) keys(ctx context.Context) (keyfunc.Keyfunc, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.kf != nil {
 		return a.kf, nil
 	}
-	kf, err := keyfunc.NewDefaultCtx(ctx, []string{a.jwksURI})
+	jwksURI, err := discoverJWKS(ctx, a.issuer)
+	if err != nil {
+		return nil, err
+	}
+	kf, err := keyfunc.NewDefaultCtx(ctx, []string{jwksURI})
 	if err != nil {
 		return nil, err
 	}
 	a.kf = kf
 	return kf, nil
+}
+
+// discoverJWKS reads jwks_uri from the issuer's discovery document.
+func discoverJWKS(ctx context.Context, issuer string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	u := strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("OIDC discovery %s: %w", u, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("OIDC discovery %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("OIDC discovery %s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return "", fmt.Errorf("OIDC discovery %s: %w", u, err)
+	}
+	if doc.Issuer != issuer {
+		return "", fmt.Errorf("OIDC discovery %s: issuer %q, want %q", u, doc.Issuer, issuer)
+	}
+	if doc.JWKSURI == "" {
+		return "", fmt.Errorf("OIDC discovery %s: no jwks_uri", u)
+	}
+	return doc.JWKSURI, nil
 }
 
 // verify returns the token's claims, or errJWT.

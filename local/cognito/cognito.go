@@ -10,9 +10,14 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +46,8 @@ type Local struct {
 	Clients map[string]string
 	// Issuer equals the iss of the tokens it issues.
 	Issuer string
+
+	front *http.Server
 }
 
 // Options for Start.
@@ -62,12 +69,21 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Port == 0 {
-		if o.Port, err = procs.FreePort(); err != nil {
-			return nil, err
-		}
+	// Clients reach cognito-local through a front on the chosen port, which
+	// serves each pool's OIDC discovery document as Cognito does (cognito-local's
+	// names http://localhost:9229 whatever its address); cognito-local itself
+	// listens on a free port behind it.
+	front, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(o.Port))
+	if err != nil {
+		return nil, fmt.Errorf("cognito: listen on 127.0.0.1:%d: %w (choose another port)", o.Port, err)
 	}
-	endpoint := "http://127.0.0.1:" + strconv.Itoa(o.Port)
+	endpoint := "http://" + front.Addr().String()
+	backPort, err := procs.FreePort()
+	if err != nil {
+		front.Close()
+		return nil, err
+	}
+	back := "http://127.0.0.1:" + strconv.Itoa(backPort)
 	os.RemoveAll(filepath.Join(o.Dir, ".cognito"))
 	for _, d := range []string{o.Dir, filepath.Join(o.Dir, ".cognito")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -96,12 +112,20 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	// its process alone makes them 0600 (and db/ 0700); exec keeps the pid.
 	cmd := exec.Command("/bin/sh", "-c", `umask 077 && exec "$0" "$@"`, bin)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(o.Port), "HOST=127.0.0.1")
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(backPort), "HOST=127.0.0.1")
 	p, err := procs.Start("cognito-local", cmd, o.Out)
 	if err != nil {
+		front.Close()
 		return nil, err
 	}
-	if err := p.WaitHTTP(ctx, endpoint+"/health", 30*time.Second); err != nil {
+	if err := p.WaitHTTP(ctx, back+"/health", 30*time.Second); err != nil {
+		front.Close()
+		p.Stop(2 * time.Second)
+		return nil, err
+	}
+	srv, err := serveFront(front, endpoint, back)
+	if err != nil {
+		front.Close()
 		p.Stop(2 * time.Second)
 		return nil, err
 	}
@@ -110,7 +134,46 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-	return &Local{Proc: p, Endpoint: endpoint, API: api}, nil
+	return &Local{Proc: p, Endpoint: endpoint, API: api, front: srv}, nil
+}
+
+// Stop stops the front and cognito-local.
+func (l *Local) Stop(grace time.Duration) {
+	if l.front != nil {
+		l.front.Close()
+	}
+	l.Proc.Stop(grace)
+}
+
+// discoveryPath matches /<poolId>/.well-known/openid-configuration.
+var discoveryPath = regexp.MustCompile(`^/([\w-]+_[0-9A-Za-z]+)/\.well-known/openid-configuration$`)
+
+// serveFront serves the OIDC discovery document of every pool at
+// <issuer>/.well-known/openid-configuration, as Cognito does
+// (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html),
+// with this endpoint's issuer and jwks_uri, and passes everything else to cognito-local.
+func serveFront(l net.Listener, endpoint, back string) (*http.Server, error) {
+	target, err := url.Parse(back)
+	if err != nil {
+		return nil, err
+	}
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host }}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m := discoveryPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
+			issuer := endpoint + "/" + m[1]
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{
+				"issuer": issuer, "jwks_uri": issuer + "/.well-known/jwks.json",
+				"id_token_signing_alg_values_supported": []string{"RS256"},
+				"subject_types_supported":               []string{"public"},
+				"response_types_supported":              []string{"code", "token"},
+			})
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	go srv.Serve(l)
+	return srv, nil
 }
 
 // Setup creates the pool, its app clients and groups as the template declares them.
