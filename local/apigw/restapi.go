@@ -16,12 +16,14 @@ import (
 	"github.com/secure-api-go/apigw-jwt/local/template"
 )
 
-// MaxAuthorizerResponse is the largest Lambda authorizer response API
-// Gateway takes: 8 KB (API Gateway quotas,
-// https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
-// "Lambda authorizer result size"). A larger one - a token with many scopes
-// copied into the context - fails the request with 500, as an invalid
-// authorizer response does; the authorizer's own tests keep its answers under it.
+// MaxAuthorizerResponse is the largest Lambda authorizer response the
+// emulator takes: 8 KB. AWS documents "AWS Lambda authorizer result size:
+// 8 KB" in the WebSocket API quotas
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html);
+// the REST quotas name none, and a re:Post answer reports larger REST
+// results working. The emulator applies the documented figure (the stricter
+// reading): a larger result - a token with many scopes copied into the
+// context - fails the request with 500, as an invalid authorizer response does.
 const MaxAuthorizerResponse = 8 << 10
 
 // isRequestTooLarge: the invoke was refused for Lambda's 6 MB payload quota.

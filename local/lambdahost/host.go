@@ -76,7 +76,8 @@ type Host struct {
 	calls map[string]int
 }
 
-// Invocations counts the invocations of a function so far.
+// Invocations counts the invocations of a function so far (not the ones
+// refused before the function runs).
 func (h *Host) Invocations(name string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -227,10 +228,6 @@ func (h *Host) Invoke(ctx context.Context, name string, event []byte) ([]byte, e
 	h.mu.Lock()
 	f, ok := h.funcs[name]
 	hook := h.Hooks[name]
-	if h.calls == nil {
-		h.calls = map[string]int{}
-	}
-	h.calls[name]++
 	h.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("lambdahost: no function %q", name)
@@ -238,6 +235,12 @@ func (h *Host) Invoke(ctx context.Context, name string, event []byte) ([]byte, e
 	if len(event) > MaxRequestPayload {
 		return nil, fmt.Errorf("lambdahost: %s: %w: %d byte payload: Request must be smaller than %d bytes for the InvokeFunction operation", name, ErrRequestTooLarge, len(event), MaxRequestPayload)
 	}
+	h.mu.Lock()
+	if h.calls == nil {
+		h.calls = map[string]int{}
+	}
+	h.calls[name]++
+	h.mu.Unlock()
 	if hook != nil {
 		return hook(ctx, event, f.invoke)
 	}

@@ -71,6 +71,7 @@ func TestPayloadLimits(t *testing.T) {
 			size    int
 			refused bool
 		}{{MaxRequestPayload, false}, {MaxRequestPayload + 1, true}} {
+			before := h.Invocations("fake")
 			out, err := h.Invoke(context.Background(), "fake", event(tt.size))
 			if refused := errors.Is(err, ErrRequestTooLarge); refused != tt.refused {
 				t.Fatalf("%d bytes: err %v, want refused=%v", tt.size, err, tt.refused)
@@ -80,6 +81,9 @@ func TestPayloadLimits(t *testing.T) {
 			}
 			if !tt.refused && (err != nil || len(out) != 10) {
 				t.Fatalf("%d bytes: %v %s", tt.size, err, out)
+			}
+			if ran := h.Invocations("fake") > before; ran == tt.refused {
+				t.Fatalf("%d bytes: invoked = %v", tt.size, ran)
 			}
 		}
 	})

@@ -44,6 +44,7 @@ func TestLocalStack(t *testing.T) {
 	}()
 	checkEndpointsFile(t, s)
 	checkFirstTokenWithoutJWKS(t, ctx, root, s)
+	checkLimits(t, ctx, root, s)
 
 	target := LocalTarget(root, s)
 	var out bytes.Buffer
