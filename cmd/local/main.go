@@ -76,6 +76,9 @@ func main() {
 	}
 	if reason == "" && *synthMode == "never" {
 		fmt.Printf("Using %s as it is (-synth never)\n", o.CDKOut)
+		if r, err := contextReason(o.CDKOut, pairs); err == nil && r != "" {
+			fmt.Printf("  note: %s\n", r)
+		}
 	} else if reason == "" {
 		fmt.Printf("cdk.out is up to date (made with this CONTEXT, newer than every Go file, go.mod, go.sum, cdk.json and package.json): no synth needed\n")
 	} else {

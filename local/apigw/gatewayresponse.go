@@ -104,7 +104,10 @@ var (
 	// INTEGRATION_FAILURE (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
 	errIntegration = gwError{typ: "INTEGRATION_FAILURE", status: http.StatusBadGateway, message: "Internal server error"}
 	// An event over Lambda's 6 MB invoke quota: 413 "Request Too Long" (the
-	// request passed API Gateway's 10 MB, the invoke did not).
+	// request passed API Gateway's 10 MB, the invoke did not). AWS documents
+	// the quota (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+	// not the answer: this one is as observed from a REST API in
+	// https://github.com/koki-develop/lgtm-generator/issues/10.
 	errRequestTooLarge  = gwError{typ: "REQUEST_TOO_LARGE", status: http.StatusRequestEntityTooLarge, message: "Request Too Long"}
 	errUnsupportedMedia = gwError{typ: "UNSUPPORTED_MEDIA_TYPE", status: http.StatusUnsupportedMediaType, message: "Unsupported Media Type"}
 )
