@@ -9,7 +9,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// coverage is the synth-time check of the rules against the API. As an
+// coverage is the synth-time check of the rules against the API (and, for
+// an HTTP API, sets the authorizer's payload format to 2.0 once bound). As an
 // aspect on the app it collects the REST methods or HTTP routes that use the
 // authorizer, wherever they are; as the construct's validation, which the
 // CDK runs after every aspect, it reports a method no rule could allow and a
@@ -35,12 +36,17 @@ func (c *coverage) Visit(node constructs.IConstruct) {
 		}
 		e = endpoint{method: *m.HttpMethod(), resource: *m.Resource().Path()}
 	case HTTP:
-		r, ok := node.(awsapigatewayv2.CfnRoute)
-		if !ok || r.AuthorizerId() == nil {
+		id := c.a.httpAuthorizerID()
+		if auth, ok := node.(awsapigatewayv2.CfnAuthorizer); ok && id != "" && *auth.Ref() == id {
+			// The CDK gives IAM-policy answers payload 1.0; the authorizer
+			// takes 2.0, which answers with an IAM policy unless simple
+			// responses are enabled:
+			// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+			auth.SetAuthorizerPayloadFormatVersion(jsii.String("2.0"))
 			return
 		}
-		id := c.a.httpAuthorizerID()
-		if id == "" || *r.AuthorizerId() != id {
+		r, ok := node.(awsapigatewayv2.CfnRoute)
+		if !ok || r.AuthorizerId() == nil || id == "" || *r.AuthorizerId() != id {
 			return
 		}
 		// A route key is "GET /items/{id}", "ANY /{proxy+}" or "$default".

@@ -272,7 +272,7 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		})
 	}
 	a.coverage = &coverage{a: a}
-	awscdk.Aspects_Of(c.Node().Root()).Add(a.coverage, nil)
+	awscdk.Aspects_Of(awscdk.Stage_Of(c)).Add(a.coverage, nil)
 	c.Node().AddValidation(a.coverage)
 	return a
 }
