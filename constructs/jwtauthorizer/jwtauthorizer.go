@@ -90,12 +90,13 @@ const (
 type Issuer struct {
 	// UserPool is a Cognito user pool: the issuer is its provider URL and its
 	// JWKS https://cognito-idp.<region>.amazonaws.com/<poolId>/.well-known/jwks.json.
-	// Set UserPool or URL, not both.
+	// Set UserPool or URL, not both. Default: none.
 	UserPool awscognito.IUserPool
 	// Clients of UserPool whose tokens are accepted: an ID token's aud, or an
 	// access token's client_id, must be one of them. Required with UserPool.
 	Clients []awscognito.IUserPoolClient
-	// URL is the issuer's iss value exactly, https (http only for a loopback host).
+	// URL is the issuer's iss value exactly, https (http only for a loopback
+	// host). Default: none (required without UserPool).
 	URL string
 	// JWKSURI is where the issuer publishes its keys. Required when the keys
 	// are fetched at deploy (the default); otherwise optional: without it the
