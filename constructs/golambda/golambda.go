@@ -180,6 +180,10 @@ func (b *localBundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *
 		return jsii.Bool(false)
 	}
 	if _, err := gobuild.Build(gobuild.Options{Dir: b.root, Package: b.pkg, OutDir: *outputDir}); err != nil {
+		if !strings.HasPrefix(b.pkg, "./") {
+			// A Lambda of another module needs its dependencies in this module's go.sum.
+			panic(fmt.Errorf("%w\nif go.sum entries are missing, run `go get -tool %s` in %s", err, b.pkg, b.root))
+		}
 		panic(err)
 	}
 	return jsii.Bool(true)
