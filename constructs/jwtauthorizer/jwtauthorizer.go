@@ -289,7 +289,7 @@ type resolved struct {
 
 func resolveIssuers(in []Issuer, keysAtDeploy bool) ([]resolved, error) {
 	if len(in) == 0 {
-		return nil, fmt.Errorf("Issuers is empty: give a Cognito user pool (Issuer{UserPool, Clients}) or an issuer URL with its Audiences")
+		return nil, fmt.Errorf("no issuers: Issuers is empty: give a Cognito user pool (Issuer{UserPool, Clients}) or an issuer URL with its Audiences")
 	}
 	var out []resolved
 	seen := map[string]bool{}

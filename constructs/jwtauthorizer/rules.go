@@ -42,7 +42,7 @@ var resourceRE = regexp.MustCompile(`^/$|^(/([A-Za-z0-9._~\-]+|\{[A-Za-z0-9_]+\}
 
 func validateRules(rules []Rule) error {
 	if len(rules) == 0 {
-		return fmt.Errorf("Rules is empty: every call would be refused; give a Rule for each method that uses the authorizer")
+		return fmt.Errorf("no rules: Rules is empty: every call would be refused; give a Rule for each method that uses the authorizer")
 	}
 	for i, r := range rules {
 		name := fmt.Sprintf("Rules[%d] (%s %s)", i, r.Method, r.Resource)
