@@ -1,10 +1,10 @@
 package infra
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -15,6 +15,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/golambda"
 	"github.com/secure-api-go/apigw-jwt/constructs/httpapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/jwksseed"
+	"github.com/secure-api-go/apigw-jwt/constructs/jwtauthorizer"
 	"github.com/secure-api-go/apigw-jwt/constructs/monitoring"
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
@@ -22,7 +23,6 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
-	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
 // Stack exposes the parts, for tests and for extension.
@@ -35,8 +35,13 @@ type Stack struct {
 	Functions  map[string]*golambda.GoLambda
 	Monitoring *monitoring.Monitoring
 	AdminScope string
-	// Seed fills the authorizer's keys (JWKS_JSON, or ISSUERS with extraIssuers) at deploy time.
+	// Authorizer guards the REST PetStore; its Seed fills the keys (JWKS_JSON,
+	// or ISSUERS with extraIssuers) at deploy time.
+	Authorizer *jwtauthorizer.Authorizer
+	// Seed is Authorizer.Seed.
 	Seed *jwksseed.Seed
+
+	authIssuer string
 }
 
 // Output keys of the stack; `make smoke` and the README read them.
@@ -145,40 +150,18 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
 	}))
 
-	// userAudiences may read pets without a scope; the machine client is
-	// trusted (AUDIENCE) but reads only with a resource-server scope.
-	authIssuer, jwksURI, userAudiences := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
-	authAudience := []string{clientID, machineClientID}
-	if cfg.AuthIssuer != "" {
-		authIssuer, jwksURI, userAudiences = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
-		authAudience = cfg.AuthAudience
-	}
-	authEnv := map[string]*string{
-		"ISSUER":      jsii.String(authIssuer),
-		"JWKS_URI":    jsii.String(jwksURI),
-		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
-		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)),
-	}
-	authEnv[metrics.EnvNamespace] = jsii.String(cfg.StackName)
-	if cfg.AuthTokenUse != "" {
-		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
-	}
-	s.Seed = seedAuthorizerKeys(stack, authEnv, seedspec.Issuer{Issuer: authIssuer, JWKSURI: jwksURI, Audiences: authAudience, TokenUse: cfg.AuthTokenUse}, cfg, retention)
-	s.Functions["jwksseed"] = s.Seed.Lambda
-	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
-	ttl := cfg.RESTAuthorizerTTL
+	authorizer := s.petStoreAuthorizer(cfg, retention)
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
 		// REST API metrics are keyed by API name: one per stack, so two stacks in a
 		// region do not share alarms.
-		Name:                 cfg.StackName + "-rest",
-		StageName:            cfg.RESTStageName,
-		Handler:              petstore.Function,
-		Authorizer:           authorizer.Function,
-		AuthorizerTTLSeconds: &ttl,
-		ThrottleRate:         cfg.RESTThrottleRate,
-		ThrottleBurst:        cfg.RESTThrottleBurst,
-		CorsOrigins:          cfg.CorsOrigins,
-		AccessLogs:           awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+		Name:          cfg.StackName + "-rest",
+		StageName:     cfg.RESTStageName,
+		Handler:       petstore.Function,
+		Authorizer:    authorizer,
+		ThrottleRate:  cfg.RESTThrottleRate,
+		ThrottleBurst: cfg.RESTThrottleBurst,
+		CorsOrigins:   cfg.CorsOrigins,
+		AccessLogs:    awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
 
 		// The account-wide API Gateway logging role: created and retained, or the account's own.
 		ExistingCloudWatchRole: cfg.APIGatewayCloudWatchRole == "existing",
@@ -194,7 +177,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		DashboardName: *awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(cfg.StackName), awscdk.Aws_REGION()}),
 		HTTPAPI:       s.HTTP.Api,
 		RESTAPI:       s.REST.Api,
-		Authorizer:    authorizer.Function,
+		Authorizer:    s.Authorizer.Lambda.Function,
 		Functions:     fns,
 		Table:         s.Table.Table,
 		AlarmEmail:    cfg.AlarmEmail,
@@ -215,7 +198,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	out(OutClientID, "App client id (public, no secret)", s.UserPool.Client.UserPoolClientId())
 	out(OutIssuer, "Token issuer (iss)", jsii.String(issuer))
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
-	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(authIssuer))
+	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(s.authIssuer))
 	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.UserPool.Domain.SignInUrl(s.UserPool.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
 	out(OutMachineClientID, "Machine client id (client credentials; read its secret with describe-user-pool-client)", s.UserPool.MachineClient.UserPoolClientId())
 	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.UserPool.Domain.BaseUrl(nil)+"/oauth2/token"))
@@ -225,44 +208,54 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	return s
 }
 
-// AuthorizerRules is the REST authorizer's SCOPE_RULES, its allow-list:
-// reading pets is for the user-facing audiences (the app client, or an
-// external authIssuer's authAudience values) and for machine tokens with the
-// resource server's pets.read or pets.write; creating one needs the admin
-// group's scope or pets.write. Nothing else is granted. The JSON is the
-// lambdas/internal/policy Rule format (the infra cannot import it).
-func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) string {
-	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
-	type rule struct {
-		Method   string   `json:"method"`
-		Resource string   `json:"resource"`
-		Scopes   []string `json:"scopes,omitempty"`
-		Clients  []string `json:"clients,omitempty"`
+// petStoreAuthorizer makes the REST PetStore's authorizer: the one place
+// that chooses how /pets is protected. The pool's app client (and the
+// machine client) are trusted, or the authIssuer of the context; then the
+// extraIssuers.
+func (s *Stack) petStoreAuthorizer(cfg *Config, retention awslogs.RetentionDays) awsapigateway.IAuthorizer {
+	pool := s.UserPool
+	clientID := *pool.Client.UserPoolClientId()
+	own := jwtauthorizer.Issuer{UserPool: pool.Pool, Clients: []awscognito.IUserPoolClient{pool.Client, pool.MachineClient}, TokenUse: cfg.AuthTokenUse}
+	// userAudiences may read pets without a scope; the machine client is
+	// trusted but reads only with a resource-server scope.
+	s.authIssuer = *pool.Pool.UserPoolProviderUrl()
+	userAudiences := []string{clientID}
+	if cfg.AuthIssuer != "" {
+		own = jwtauthorizer.Issuer{URL: cfg.AuthIssuer, JWKSURI: cfg.AuthJWKSURI, Audiences: cfg.AuthAudience, TokenUse: cfg.AuthTokenUse}
+		s.authIssuer, userAudiences = cfg.AuthIssuer, cfg.AuthAudience
 	}
-	b, _ := json.Marshal([]rule{
+	issuers := []jwtauthorizer.Issuer{own}
+	for _, is := range cfg.ExtraIssuers {
+		issuers = append(issuers, jwtauthorizer.Issuer{URL: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse})
+	}
+	ttl := cfg.RESTAuthorizerTTL
+	s.Authorizer = jwtauthorizer.New(s.Stack, "Authorizer", &jwtauthorizer.Props{
+		Issuers:             issuers,
+		Rules:               AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID),
+		ResultTTLSeconds:    &ttl,
+		ReservedConcurrency: cfg.AuthorizerReservedConcurrency,
+		LogRetention:        retention,
+		// EMF metrics go to a namespace named after the stack.
+		MetricsNamespace: cfg.StackName,
+	})
+	s.Functions["authorizer"] = s.Authorizer.Lambda
+	s.Seed = s.Authorizer.Seed
+	s.Functions["jwksseed"] = s.Seed.Lambda
+	return s.Authorizer.REST
+}
+
+// AuthorizerRules is the REST authorizer's allow-list: reading pets is for
+// the user-facing audiences (the app client, or an external authIssuer's
+// authAudience values) and for machine tokens with the resource server's
+// pets.read or pets.write; creating one needs the admin group's scope or
+// pets.write. Nothing else is granted.
+func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) []jwtauthorizer.Rule {
+	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
+	return []jwtauthorizer.Rule{
 		{Method: "GET", Resource: "/pets", Clients: userAudiences, Scopes: read},
 		{Method: "GET", Resource: "/pets/{petId}", Clients: userAudiences, Scopes: read},
 		{Method: "POST", Resource: "/pets", Scopes: []string{adminScope, scope.Resource(resourceServer, scope.PetsWrite)}},
-	})
-	return string(b)
-}
-
-// seedAuthorizerKeys adds the JWKS seed and rewrites env to use it. With one
-// issuer env keeps ISSUER/JWKS_URI/AUDIENCE/TOKEN_USE and gains JWKS_JSON;
-// with extraIssuers those four become one ISSUERS list (the stack's issuer
-// first), built by the seed so each issuer's jwks is a JSON object in it.
-// Either value is valid JSON, or "" for JWKS_JSON when there is no seed.
-func seedAuthorizerKeys(stack awscdk.Stack, env map[string]*string, own seedspec.Issuer, cfg *Config, retention awslogs.RetentionDays) *jwksseed.Seed {
-	issuers := []seedspec.Issuer{own}
-	if len(cfg.ExtraIssuers) > 0 {
-		issuers = append(issuers, cfg.ExtraIssuers...)
-		for _, k := range []string{"ISSUER", "JWKS_URI", "AUDIENCE", "TOKEN_USE"} {
-			delete(env, k)
-		}
 	}
-	seed := jwksseed.New(stack, "AuthorizerJwksSeed", &jwksseed.Props{Issuers: issuers, OtherEnv: env, LogRetention: retention})
-	env[seed.Env] = seed.Value
-	return seed
 }
 
 func retentionDays(days int) awslogs.RetentionDays {

@@ -22,10 +22,20 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 )
 
+// ModulePath is this module's path: ModulePath + "/lambdas/<name>" is the
+// import path (Props.Package) of one of its Lambdas.
+const ModulePath = "github.com/secure-api-go/apigw-jwt"
+
 // Props configure one Go Lambda.
 type Props struct {
 	// Name is the folder under lambdas/ holding the function's main package. Required.
 	Name string
+	// Package is the import path of the main package to build instead of
+	// ./lambdas/<Name>, e.g. "github.com/secure-api-go/apigw-jwt/lambdas/authorizer".
+	// It is built from ModuleRoot, so the version ModuleRoot's go.mod requires
+	// is what runs: this is how a construct ships a Lambda of this module to
+	// another module's stack. Default: ./lambdas/<Name>.
+	Package string
 	// Description shown in the Lambda console. Default: none.
 	Description string
 	// Environment variables. Default: none.
@@ -81,9 +91,12 @@ func New(scope constructs.Construct, id string, props *Props) *GoLambda {
 		}
 		p.ModuleRoot = root
 	}
-	pkg := "./lambdas/" + p.Name
-	if _, err := os.Stat(filepath.Join(p.ModuleRoot, "lambdas", p.Name, "main.go")); err != nil {
-		panic(fmt.Sprintf("golambda %s: no main.go in %s under %s: %v", id, pkg, p.ModuleRoot, err))
+	pkg := p.Package
+	if pkg == "" {
+		pkg = "./lambdas/" + p.Name
+		if _, err := os.Stat(filepath.Join(p.ModuleRoot, "lambdas", p.Name, "main.go")); err != nil {
+			panic(fmt.Sprintf("golambda %s: no main.go in %s under %s: %v", id, pkg, p.ModuleRoot, err))
+		}
 	}
 
 	c := constructs.NewConstruct(scope, &id)
@@ -167,6 +180,10 @@ func (b *localBundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *
 		return jsii.Bool(false)
 	}
 	if _, err := gobuild.Build(gobuild.Options{Dir: b.root, Package: b.pkg, OutDir: *outputDir}); err != nil {
+		if !strings.HasPrefix(b.pkg, "./") {
+			// A Lambda of another module needs its dependencies in this module's go.sum.
+			panic(fmt.Errorf("%w\nif go.sum entries are missing, run `go get -tool %s` in %s", err, b.pkg, b.root))
+		}
 		panic(err)
 	}
 	return jsii.Bool(true)

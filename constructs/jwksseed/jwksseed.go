@@ -85,7 +85,9 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 
 	c := constructs.NewConstruct(scope, &id)
 	fn := golambda.New(c, "Handler", &golambda.Props{
+		// By import path: a stack in another module builds the seed its go.mod requires.
 		Name:        "jwksseed",
+		Package:     golambda.ModulePath + "/lambdas/jwksseed",
 		Description: "Custom resource: fetches the trusted issuers' JWKS at deploy time for the authorizer's environment",
 		// Three attempts with backoff per issuer, and an answer to CloudFormation before the deadline.
 		TimeoutSeconds: 30,

@@ -1,5 +1,5 @@
 // Package restapi is the REST PetStore API: a public landing page and the
-// /pets resources behind a Lambda TOKEN authorizer, with the request body of
+// /pets resources behind an authorizer, with the request body of
 // POST /pets validated by API Gateway before any Lambda runs.
 package restapi
 
@@ -14,19 +14,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// TokenRegex is what API Gateway checks the Authorization header against
-// before it calls the authorizer: "Bearer " and three base64url segments.
-// (The common "^Bearer [-0-9a-zA-z\.]*$" lets punctuation through via A-z.)
-const TokenRegex = `^Bearer [-_0-9A-Za-z]+\.[-_0-9A-Za-z]+\.[-_0-9A-Za-z]+$`
-
-// MaxAuthorizerTTL is API Gateway's limit for the authorizer result cache.
-const MaxAuthorizerTTL = 3600
-
-// DefaultAuthorizerTTL is API Gateway's own default. The cached policy
-// outlives the token's revocation or a group change by up to the TTL, so
-// keep it short; 3600 (the Auth0 guide's value) saves authorizer calls.
-const DefaultAuthorizerTTL = 300
-
 // Props configure the API.
 type Props struct {
 	// Name of the API. Default: "PetStore".
@@ -35,13 +22,8 @@ type Props struct {
 	StageName string
 	// Handler serves /pets and /pets/{petId} (proxy integration). Required.
 	Handler awslambda.IFunction
-	// Authorizer is the TOKEN authorizer function. Required.
-	Authorizer awslambda.IFunction
-	// AuthorizerTTLSeconds caches the authorizer's policy per token, whatever
-	// the token's exp: a revoked token or a user removed from a group keeps
-	// the cached rights for up to this long. 0 disables the cache (the
-	// authorizer runs on every request), 3600 is the maximum. Default: 300.
-	AuthorizerTTLSeconds *float64
+	// Authorizer guards /pets and /pets/{petId}, e.g. a jwtauthorizer's REST. Required.
+	Authorizer awsapigateway.IAuthorizer
 	// ThrottleRate (requests per second) and ThrottleBurst of the stage. Default: 100 and 50.
 	ThrottleRate, ThrottleBurst float64
 	// AccessLogs receives JSON access logs. Required.
@@ -62,7 +44,7 @@ type Props struct {
 type RestAPI struct {
 	constructs.Construct
 	Api        awsapigateway.RestApi
-	Authorizer awsapigateway.TokenAuthorizer
+	Authorizer awsapigateway.IAuthorizer
 	Validator  awsapigateway.RequestValidator
 	NewPet     awsapigateway.Model
 	// URL of the stage, without a trailing slash: https://<id>.execute-api.<region>.<suffix>/<stage>.
@@ -88,18 +70,11 @@ const BadRequestBodyTemplate = `{"message":$context.error.messageString,"validat
 const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head><body><h1>PetStore</h1>` +
 	`<p>Send a bearer token to GET /pets, POST /pets and GET /pets/{petId}.</p></body></html>`
 
-// New makes the API, the authorizer, the validator and model, and the methods.
+// New makes the API, the validator and model, and the methods.
 func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	p := *props
 	if p.Handler == nil || p.Authorizer == nil || p.AccessLogs == nil {
 		panic(fmt.Sprintf("restapi %s: Handler, Authorizer and AccessLogs are required", id))
-	}
-	ttl := float64(DefaultAuthorizerTTL)
-	if p.AuthorizerTTLSeconds != nil {
-		ttl = *p.AuthorizerTTLSeconds
-	}
-	if ttl < 0 || ttl > MaxAuthorizerTTL {
-		panic(fmt.Sprintf("restapi %s: AuthorizerTTLSeconds %v: want 0 (no cache) to %d", id, ttl, MaxAuthorizerTTL))
 	}
 	if p.Name == "" {
 		p.Name = "PetStore"
@@ -150,12 +125,7 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	// trailing slash; callers expose URL (no trailing slash) instead.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 
-	authorizer := awsapigateway.NewTokenAuthorizer(c, jsii.String("TokenAuthorizer"), &awsapigateway.TokenAuthorizerProps{
-		Handler:         p.Authorizer,
-		IdentitySource:  awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
-		ValidationRegex: jsii.String(TokenRegex),
-		ResultsCacheTtl: awscdk.Duration_Seconds(&ttl),
-	})
+	authorizer := p.Authorizer
 	validator := api.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
 		ValidateRequestBody:       jsii.Bool(true),
 		ValidateRequestParameters: jsii.Bool(true),
@@ -205,11 +175,8 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		AllowTestInvoke: jsii.Bool(false),
 	})
 	guarded := func(op string) *awsapigateway.MethodOptions {
-		return &awsapigateway.MethodOptions{
-			Authorizer:        authorizer,
-			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
-			OperationName:     jsii.String(op),
-		}
+		// The authorization type is the authorizer's own (CUSTOM for a Lambda authorizer).
+		return &awsapigateway.MethodOptions{Authorizer: authorizer, OperationName: jsii.String(op)}
 	}
 	pets := api.Root().AddResource(jsii.String("pets"), nil)
 	pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets"))
