@@ -35,7 +35,8 @@ type Stack struct {
 	Functions  map[string]*golambda.GoLambda
 	Monitoring *monitoring.Monitoring
 	AdminScope string
-	// Seed fills the authorizer's keys (JWKS_JSON, or ISSUERS with extraIssuers) at deploy time.
+	// Seed fills the authorizer's keys (JWKS_JSON, or ISSUERS with extraIssuers)
+	// at deploy time; nil with restAuthorizer=jwt (no authorizer Lambda).
 	Seed *jwksseed.Seed
 }
 
@@ -145,27 +146,32 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
 	}))
 
-	// userAudiences may read pets without a scope; the machine client is
-	// trusted (AUDIENCE) but reads only with a resource-server scope.
-	authIssuer, jwksURI, userAudiences := issuer, issuer+"/.well-known/jwks.json", []string{clientID}
-	authAudience := []string{clientID, machineClientID}
-	if cfg.AuthIssuer != "" {
-		authIssuer, jwksURI, userAudiences = cfg.AuthIssuer, cfg.AuthJWKSURI, cfg.AuthAudience
-		authAudience = cfg.AuthAudience
+	// The REST API trusts the pool (or authIssuer) and extraIssuers, with
+	// the allow-list rules, guarded by our TOKEN authorizer or, with
+	// restAuthorizer=jwt, by API Gateway's native JWT authorizer.
+	own, userAudiences := restIssuer(cfg, issuer, clientID, machineClientID)
+	authIssuer := own.Issuer
+	rules := authorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)
+	var authorizerFn awslambda.IFunction
+	var native *restapi.JWTAuthorizer
+	if cfg.RESTAuthorizer == RESTAuthorizerJWT {
+		native = mustNativeJWT(cfg, rules, own, machineClientID, s.UserPool.MachineScopes)
+	} else {
+		rulesJSON, _ := json.Marshal(rules)
+		authEnv := map[string]*string{
+			"ISSUER":      jsii.String(own.Issuer),
+			"JWKS_URI":    jsii.String(own.JWKSURI),
+			"AUDIENCE":    jsii.String(strings.Join(own.Audiences, ",")),
+			"SCOPE_RULES": jsii.String(string(rulesJSON)),
+		}
+		authEnv[metrics.EnvNamespace] = jsii.String(cfg.StackName)
+		if cfg.AuthTokenUse != "" {
+			authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
+		}
+		s.Seed = seedAuthorizerKeys(stack, authEnv, own, cfg, retention)
+		s.Functions["jwksseed"] = s.Seed.Lambda
+		authorizerFn = fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency).Function
 	}
-	authEnv := map[string]*string{
-		"ISSUER":      jsii.String(authIssuer),
-		"JWKS_URI":    jsii.String(jwksURI),
-		"AUDIENCE":    jsii.String(strings.Join(authAudience, ",")),
-		"SCOPE_RULES": jsii.String(AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)),
-	}
-	authEnv[metrics.EnvNamespace] = jsii.String(cfg.StackName)
-	if cfg.AuthTokenUse != "" {
-		authEnv["TOKEN_USE"] = jsii.String(cfg.AuthTokenUse)
-	}
-	s.Seed = seedAuthorizerKeys(stack, authEnv, seedspec.Issuer{Issuer: authIssuer, JWKSURI: jwksURI, Audiences: authAudience, TokenUse: cfg.AuthTokenUse}, cfg, retention)
-	s.Functions["jwksseed"] = s.Seed.Lambda
-	authorizer := fn("AuthorizerFn", "authorizer", "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS", authEnv, cfg.AuthorizerReservedConcurrency)
 	ttl := cfg.RESTAuthorizerTTL
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
 		// REST API metrics are keyed by API name: one per stack, so two stacks in a
@@ -173,7 +179,8 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Name:                 cfg.StackName + "-rest",
 		StageName:            cfg.RESTStageName,
 		Handler:              petstore.Function,
-		Authorizer:           authorizer.Function,
+		Authorizer:           authorizerFn,
+		JWT:                  native,
 		AuthorizerTTLSeconds: &ttl,
 		ThrottleRate:         cfg.RESTThrottleRate,
 		ThrottleBurst:        cfg.RESTThrottleBurst,
@@ -194,7 +201,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		DashboardName: *awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(cfg.StackName), awscdk.Aws_REGION()}),
 		HTTPAPI:       s.HTTP.Api,
 		RESTAPI:       s.REST.Api,
-		Authorizer:    authorizer.Function,
+		Authorizer:    authorizerFn, // nil with restAuthorizer=jwt: no authorizer alarms
 		Functions:     fns,
 		Table:         s.Table.Table,
 		AlarmEmail:    cfg.AlarmEmail,
@@ -232,19 +239,26 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 // group's scope or pets.write. Nothing else is granted. The JSON is the
 // lambdas/internal/policy Rule format (the infra cannot import it).
 func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) string {
+	b, _ := json.Marshal(authorizerRules(adminScope, userAudiences, resourceServer))
+	return string(b)
+}
+
+// Rule is one allow-list entry: the method, and who may call it - a token
+// of one of Clients (its aud or client_id), or one carrying one of Scopes.
+type Rule struct {
+	Method   string   `json:"method"`
+	Resource string   `json:"resource"`
+	Scopes   []string `json:"scopes,omitempty"`
+	Clients  []string `json:"clients,omitempty"`
+}
+
+func authorizerRules(adminScope string, userAudiences []string, resourceServer string) []Rule {
 	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
-	type rule struct {
-		Method   string   `json:"method"`
-		Resource string   `json:"resource"`
-		Scopes   []string `json:"scopes,omitempty"`
-		Clients  []string `json:"clients,omitempty"`
-	}
-	b, _ := json.Marshal([]rule{
+	return []Rule{
 		{Method: "GET", Resource: "/pets", Clients: userAudiences, Scopes: read},
 		{Method: "GET", Resource: "/pets/{petId}", Clients: userAudiences, Scopes: read},
 		{Method: "POST", Resource: "/pets", Scopes: []string{adminScope, scope.Resource(resourceServer, scope.PetsWrite)}},
-	})
-	return string(b)
+	}
 }
 
 // seedAuthorizerKeys adds the JWKS seed and rewrites env to use it. With one

@@ -35,8 +35,11 @@ type Props struct {
 	StageName string
 	// Handler serves /pets and /pets/{petId} (proxy integration). Required.
 	Handler awslambda.IFunction
-	// Authorizer is the TOKEN authorizer function. Required.
+	// Authorizer is the TOKEN authorizer function. Required unless JWT is set.
 	Authorizer awslambda.IFunction
+	// JWT protects the methods with API Gateway's native JWT authorizer
+	// instead of Authorizer (exactly one of the two). Default: none.
+	JWT *JWTAuthorizer
 	// AuthorizerTTLSeconds caches the authorizer's policy per token, whatever
 	// the token's exp: a revoked token or a user removed from a group keeps
 	// the cached rights for up to this long. 0 disables the cache (the
@@ -63,8 +66,10 @@ type RestAPI struct {
 	constructs.Construct
 	Api        awsapigateway.RestApi
 	Authorizer awsapigateway.TokenAuthorizer
-	Validator  awsapigateway.RequestValidator
-	NewPet     awsapigateway.Model
+	// JWTAuthorizer is the native JWT authorizer (nil without Props.JWT; Authorizer is nil with it).
+	JWTAuthorizer awsapigateway.CfnAuthorizer
+	Validator     awsapigateway.RequestValidator
+	NewPet        awsapigateway.Model
 	// URL of the stage, without a trailing slash: https://<id>.execute-api.<region>.<suffix>/<stage>.
 	URL *string
 }
@@ -91,8 +96,8 @@ const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head
 // New makes the API, the authorizer, the validator and model, and the methods.
 func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	p := *props
-	if p.Handler == nil || p.Authorizer == nil || p.AccessLogs == nil {
-		panic(fmt.Sprintf("restapi %s: Handler, Authorizer and AccessLogs are required", id))
+	if p.Handler == nil || p.AccessLogs == nil || (p.Authorizer == nil) == (p.JWT == nil) {
+		panic(fmt.Sprintf("restapi %s: Handler, AccessLogs and exactly one of Authorizer and JWT are required", id))
 	}
 	ttl := float64(DefaultAuthorizerTTL)
 	if p.AuthorizerTTLSeconds != nil {
@@ -150,12 +155,18 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	// trailing slash; callers expose URL (no trailing slash) instead.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 
-	authorizer := awsapigateway.NewTokenAuthorizer(c, jsii.String("TokenAuthorizer"), &awsapigateway.TokenAuthorizerProps{
-		Handler:         p.Authorizer,
-		IdentitySource:  awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
-		ValidationRegex: jsii.String(TokenRegex),
-		ResultsCacheTtl: awscdk.Duration_Seconds(&ttl),
-	})
+	var authorizer awsapigateway.TokenAuthorizer
+	var jwtAuthorizer awsapigateway.CfnAuthorizer
+	if p.JWT != nil {
+		jwtAuthorizer = p.JWT.new(c, api)
+	} else {
+		authorizer = awsapigateway.NewTokenAuthorizer(c, jsii.String("TokenAuthorizer"), &awsapigateway.TokenAuthorizerProps{
+			Handler:         p.Authorizer,
+			IdentitySource:  awsapigateway.IdentitySource_Header(jsii.String("Authorization")),
+			ValidationRegex: jsii.String(TokenRegex),
+			ResultsCacheTtl: awscdk.Duration_Seconds(&ttl),
+		})
+	}
 	validator := api.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
 		ValidateRequestBody:       jsii.Bool(true),
 		ValidateRequestParameters: jsii.Bool(true),
@@ -205,26 +216,34 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		AllowTestInvoke: jsii.Bool(false),
 	})
 	guarded := func(op string) *awsapigateway.MethodOptions {
+		if p.JWT != nil {
+			// JWT.attach sets the authorization (the CDK has no JWT type yet).
+			return &awsapigateway.MethodOptions{OperationName: jsii.String(op)}
+		}
 		return &awsapigateway.MethodOptions{
 			Authorizer:        authorizer,
 			AuthorizationType: awsapigateway.AuthorizationType_CUSTOM,
 			OperationName:     jsii.String(op),
 		}
 	}
+	var methods []awsapigateway.Method
 	pets := api.Root().AddResource(jsii.String("pets"), nil)
-	pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets"))
+	methods = append(methods, pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets")))
 	post := guarded("CreatePet")
 	post.RequestValidator = validator
 	post.RequestModels = &map[string]awsapigateway.IModel{"application/json": newPet}
-	pets.AddMethod(jsii.String("POST"), integration, post)
+	methods = append(methods, pets.AddMethod(jsii.String("POST"), integration, post))
 	pet := pets.AddResource(jsii.String("{petId}"), nil)
 	get := guarded("GetPet")
 	get.RequestParameters = &map[string]*bool{"method.request.path.petId": jsii.Bool(true)}
-	pet.AddMethod(jsii.String("GET"), integration, get)
+	methods = append(methods, pet.AddMethod(jsii.String("GET"), integration, get))
+	if p.JWT != nil {
+		p.JWT.attach(id, api, jwtAuthorizer, methods)
+	}
 
 	url := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(),
 		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/"), api.DeploymentStage().StageName(),
 	})
-	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, Validator: validator, NewPet: newPet, URL: url}
+	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, JWTAuthorizer: jwtAuthorizer, Validator: validator, NewPet: newPet, URL: url}
 }
