@@ -30,6 +30,10 @@ type Options struct {
 	Invoker Invoker
 	// JWKSURI maps an issuer to its JWKS. Default: <issuer>/.well-known/jwks.json, as Cognito publishes it.
 	JWKSURI func(issuer string) string
+	// Discovery maps an issuer to the URL of its OIDC discovery document, for
+	// the REST API's native JWT authorizer (restjwt.go). Default (or ""):
+	// <issuer>/.well-known/openid-configuration.
+	Discovery func(issuer string) string
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 	// Log records one line per request (nil: none).
