@@ -263,6 +263,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	apiOpts := apigw.Options{Invoker: s.Host, Log: func(format string, a ...any) {
 		fmt.Fprintf(logFile(o.StateDir, "apigateway"), time.Now().Format(time.RFC3339)+" "+format+"\n", a...)
 	}}
+	if apiOpts.Discovery, err = s.serveDiscovery(); err != nil { // discovery.go
+		return s, err
+	}
 	httpAPI, err := apigw.NewHTTPAPI(t, apiOpts)
 	if err != nil {
 		return s, err
