@@ -154,6 +154,9 @@ func checkNative(r *reader, c *Config) {
 	if c.RESTAuthorizer != RESTAuthorizerJWT {
 		return
 	}
+	if c.AuthorizerReservedConcurrency > 0 {
+		r.fail("authorizerReservedConcurrency", "%v, but restAuthorizer=jwt makes no authorizer function: leave it 0, or use restAuthorizer=lambda", c.AuthorizerReservedConcurrency)
+	}
 	admin, machineScopes := "admin-"+appClientName, userpool.MachineScopesOf(c.ResourceServerID)
 	own, users := restIssuer(c, poolIssuerName, appClientName, machineClientName)
 	if _, err := NativeJWT(authorizerRules(admin, users, c.ResourceServerID), nativeIssuers(c, own, machineClientName, machineScopes)); err != nil {
