@@ -109,8 +109,12 @@ test: deps synth ## Every test: unit, fuzz seeds, dynalite, synth snapshot and a
 
 e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the walk-through as a test
 
+# The walk-through runs twice: on cdk.out (restAuthorizer=lambda) and on the
+# restAuthorizer=jwt variant, synthesized here into its own directory.
 e2e-only:
-	@echo "End-to-end: compiling the test and the seven Lambdas for this machine (first run: a few minutes), then the scenario"
+	@echo "End-to-end: synthesizing the restAuthorizer=jwt variant into .build/cdk.out-jwt"
+	$(CDK) synth --quiet -c restAuthorizer=jwt -o .build/cdk.out-jwt
+	@echo "End-to-end: compiling the test and the seven Lambdas for this machine (first run: a few minutes), then the scenario in both modes"
 	go test -count=1 -v -run TestLocalStack ./test/e2e/ | grep -v '^=== RUN'
 
 # local checks the lock and the ports first, then synthesizes only when cdk.out/

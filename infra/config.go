@@ -53,6 +53,10 @@ type Config struct {
 	AuthAudience                        []string
 	AuthTokenUse                        string // "" | id | access
 	AuthorizerReservedConcurrency       float64
+	// RESTAuthorizer picks what guards the REST API: "lambda" (our Go TOKEN
+	// authorizer) or "jwt" (API Gateway's native JWT authorizer, same issuers
+	// and rules; what it cannot express is a synth error, see NativeJWT).
+	RESTAuthorizer string
 	// ExtraIssuers the REST authorizer trusts besides AuthIssuer (or the pool); no jwks.
 	ExtraIssuers []seedspec.Issuer
 	// APIGatewayCloudWatchRole: "create" makes API Gateway's account-wide
@@ -68,6 +72,12 @@ type Config struct {
 	// ResourceServerID is the Cognito resource server of machine clients' scopes ("<id>/pets.read").
 	ResourceServerID string
 }
+
+// Values of restAuthorizer.
+const (
+	RESTAuthorizerLambda = "lambda"
+	RESTAuthorizerJWT    = "jwt"
+)
 
 // Context keys and their defaults. cdk.json holds the same defaults so users see them.
 var defaults = map[string]any{
@@ -98,6 +108,7 @@ var defaults = map[string]any{
 	"authAudience":                  []any{},
 	"authTokenUse":                  "",
 	"authorizerReservedConcurrency": 0.0,
+	"restAuthorizer":                "lambda",
 	"extraIssuers":                  []any{},
 	"apiGatewayCloudWatchRole":      "create",
 	"scopeClientId":                 "",
@@ -328,6 +339,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	// API Gateway's own limit, checked here so the message names the context key.
 	c.RESTAuthorizerTTL = r.number("restAuthorizerTtl", 0, 3600, " seconds (API Gateway's limit)")
 	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, 1000, "")
+	c.RESTAuthorizer = r.oneOf("restAuthorizer", RESTAuthorizerLambda, RESTAuthorizerJWT)
 	c.ExtraIssuers = r.issuers("extraIssuers")
 	c.APIGatewayCloudWatchRole = r.oneOf("apiGatewayCloudWatchRole", "create", "existing")
 
@@ -400,6 +412,7 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 		checkHTTPS(r, "authJwksUri", c.AuthJWKSURI)
 	}
 	checkExtraIssuers(r, c)
+	checkNative(r, c)
 	for _, o := range c.CorsOrigins {
 		u, err := url.Parse(o)
 		if o != "*" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/")) {

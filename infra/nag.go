@@ -49,7 +49,7 @@ func (s *Stack) Suppressions(cfg *Config) []Suppression {
 		},
 		Suppression{
 			Rule: "AwsSolutions-COG4", Target: s.REST.Api, Where: "PetStoreApi methods",
-			Reason: "GET / is public by design; /pets uses a Lambda TOKEN authorizer that verifies the Cognito (or any OIDC) JWT against its JWKS.",
+			Reason: cog4Reason(cfg),
 		},
 		Suppression{
 			Rule: "AwsSolutions-APIG3", Target: s.REST.Api, Where: "PetStoreApi stage",

@@ -36,7 +36,8 @@ type Stack struct {
 	Monitoring *monitoring.Monitoring
 	AdminScope string
 	// Authorizer guards the REST PetStore; its Seed fills the keys (JWKS_JSON,
-	// or ISSUERS with extraIssuers) at deploy time.
+	// or ISSUERS with extraIssuers) at deploy time. Both nil with
+	// restAuthorizer=jwt (API Gateway's native JWT authorizer, no Lambda).
 	Authorizer *jwtauthorizer.Authorizer
 	// Seed is Authorizer.Seed.
 	Seed *jwksseed.Seed
@@ -150,7 +151,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		Resources: jsii.Strings(tableArn+"/index/"+petdata.ByType, tableArn+"/index/"+petdata.ByKind),
 	}))
 
-	authorizer := s.petStoreAuthorizer(cfg, retention)
+	authorizer, native := s.petStoreAuthorizer(cfg, retention)
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
 		// REST API metrics are keyed by API name: one per stack, so two stacks in a
 		// region do not share alarms.
@@ -158,6 +159,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		StageName:     cfg.RESTStageName,
 		Handler:       petstore.Function,
 		Authorizer:    authorizer,
+		JWT:           native,
 		ThrottleRate:  cfg.RESTThrottleRate,
 		ThrottleBurst: cfg.RESTThrottleBurst,
 		CorsOrigins:   cfg.CorsOrigins,
@@ -177,7 +179,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		DashboardName: *awscdk.Fn_Join(jsii.String("-"), &[]*string{jsii.String(cfg.StackName), awscdk.Aws_REGION()}),
 		HTTPAPI:       s.HTTP.Api,
 		RESTAPI:       s.REST.Api,
-		Authorizer:    s.Authorizer.Lambda.Function,
+		Authorizer:    s.authorizerFunction(), // nil with restAuthorizer=jwt: no authorizer alarms
 		Functions:     fns,
 		Table:         s.Table.Table,
 		AlarmEmail:    cfg.AlarmEmail,
@@ -209,29 +211,33 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 }
 
 // petStoreAuthorizer makes the REST PetStore's authorizer: the one place
-// that chooses how /pets is protected. The pool's app client (and the
-// machine client) are trusted, or the authIssuer of the context; then the
-// extraIssuers.
-func (s *Stack) petStoreAuthorizer(cfg *Config, retention awslogs.RetentionDays) awsapigateway.IAuthorizer {
+// that chooses how /pets is protected - our Lambda authorizer (the
+// jwtauthorizer construct) or, with restAuthorizer=jwt, API Gateway's
+// native JWT authorizer from the same issuers and rules. The pool's app
+// client (and the machine client) are trusted, or the authIssuer of the
+// context; then the extraIssuers.
+func (s *Stack) petStoreAuthorizer(cfg *Config, retention awslogs.RetentionDays) (awsapigateway.IAuthorizer, *restapi.JWTAuthorizer) {
 	pool := s.UserPool
-	clientID := *pool.Client.UserPoolClientId()
-	own := jwtauthorizer.Issuer{UserPool: pool.Pool, Clients: []awscognito.IUserPoolClient{pool.Client, pool.MachineClient}, TokenUse: cfg.AuthTokenUse}
-	// userAudiences may read pets without a scope; the machine client is
-	// trusted but reads only with a resource-server scope.
-	s.authIssuer = *pool.Pool.UserPoolProviderUrl()
-	userAudiences := []string{clientID}
-	if cfg.AuthIssuer != "" {
-		own = jwtauthorizer.Issuer{URL: cfg.AuthIssuer, JWKSURI: cfg.AuthJWKSURI, Audiences: cfg.AuthAudience, TokenUse: cfg.AuthTokenUse}
-		s.authIssuer, userAudiences = cfg.AuthIssuer, cfg.AuthAudience
+	clientID, machineClientID := *pool.Client.UserPoolClientId(), *pool.MachineClient.UserPoolClientId()
+	own, userAudiences := restIssuer(cfg, *pool.Pool.UserPoolProviderUrl(), clientID, machineClientID)
+	s.authIssuer = own.Issuer
+	rules := AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID)
+	if cfg.RESTAuthorizer == RESTAuthorizerJWT {
+		return nil, mustNativeJWT(cfg, rules, own, machineClientID, pool.MachineScopes)
 	}
-	issuers := []jwtauthorizer.Issuer{own}
+
+	issuer := jwtauthorizer.Issuer{UserPool: pool.Pool, Clients: []awscognito.IUserPoolClient{pool.Client, pool.MachineClient}, TokenUse: cfg.AuthTokenUse}
+	if cfg.AuthIssuer != "" {
+		issuer = jwtauthorizer.Issuer{URL: cfg.AuthIssuer, JWKSURI: cfg.AuthJWKSURI, Audiences: cfg.AuthAudience, TokenUse: cfg.AuthTokenUse}
+	}
+	issuers := []jwtauthorizer.Issuer{issuer}
 	for _, is := range cfg.ExtraIssuers {
 		issuers = append(issuers, jwtauthorizer.Issuer{URL: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse})
 	}
 	ttl := cfg.RESTAuthorizerTTL
 	s.Authorizer = jwtauthorizer.New(s.Stack, "Authorizer", &jwtauthorizer.Props{
 		Issuers:             issuers,
-		Rules:               AuthorizerRules(s.AdminScope, userAudiences, cfg.ResourceServerID),
+		Rules:               rules,
 		ResultTTLSeconds:    &ttl,
 		ReservedConcurrency: cfg.AuthorizerReservedConcurrency,
 		LogRetention:        retention,
@@ -241,17 +247,28 @@ func (s *Stack) petStoreAuthorizer(cfg *Config, retention awslogs.RetentionDays)
 	s.Functions["authorizer"] = s.Authorizer.Lambda
 	s.Seed = s.Authorizer.Seed
 	s.Functions["jwksseed"] = s.Seed.Lambda
-	return s.Authorizer.REST
+	return s.Authorizer.REST, nil
 }
+
+// authorizerFunction is the REST authorizer's function, nil without one.
+func (s *Stack) authorizerFunction() awslambda.IFunction {
+	if s.Authorizer == nil {
+		return nil
+	}
+	return s.Authorizer.Lambda.Function
+}
+
+// Rule is one allow-list entry (the jwtauthorizer construct's rule).
+type Rule = jwtauthorizer.Rule
 
 // AuthorizerRules is the REST authorizer's allow-list: reading pets is for
 // the user-facing audiences (the app client, or an external authIssuer's
 // authAudience values) and for machine tokens with the resource server's
 // pets.read or pets.write; creating one needs the admin group's scope or
 // pets.write. Nothing else is granted.
-func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) []jwtauthorizer.Rule {
+func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) []Rule {
 	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
-	return []jwtauthorizer.Rule{
+	return []Rule{
 		{Method: "GET", Resource: "/pets", Clients: userAudiences, Scopes: read},
 		{Method: "GET", Resource: "/pets/{petId}", Clients: userAudiences, Scopes: read},
 		{Method: "POST", Resource: "/pets", Scopes: []string{adminScope, scope.Resource(resourceServer, scope.PetsWrite)}},

@@ -31,6 +31,7 @@ var lintedConfigs = map[string]map[string]any{
 	"retain":                   {"removalPolicy": "retain"},
 	"existing-cloudwatch-role": {"apiGatewayCloudWatchRole": "existing"},
 	"alarm-email":              {"alarmEmail": "ops@example.com"},
+	"native-jwt":               nativeJWT,
 }
 
 // TestCfnLint runs cfn-lint on the template of every configuration: no

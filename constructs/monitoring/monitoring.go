@@ -32,7 +32,10 @@ type Props struct {
 	// HTTPAPI and RESTAPI to watch. Required.
 	HTTPAPI awsapigatewayv2.IHttpApi
 	RESTAPI awsapigateway.RestApi
-	// Authorizer is the REST TOKEN authorizer: any error is a fault (500). Required.
+	// Authorizer is the REST TOKEN authorizer: any error is a fault (500).
+	// Default: none - the REST API uses API Gateway's native JWT authorizer,
+	// so there are no authorizer alarms and widgets (its denials are the
+	// REST API's 4xx).
 	Authorizer awslambda.IFunction
 	// Functions whose throttles alarm, by name. Default: none.
 	Functions map[string]awslambda.IFunction
@@ -65,8 +68,8 @@ var fiveMinutes = awscdk.Duration_Minutes(jsii.Number(5))
 // New makes the alarms, the optional email topic and the dashboard.
 func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	p := *props
-	if p.HTTPAPI == nil || p.RESTAPI == nil || p.Authorizer == nil || p.Table == nil || p.DashboardName == "" || p.MetricsNamespace == "" {
-		panic(fmt.Sprintf("monitoring %s: DashboardName, HTTPAPI, RESTAPI, Authorizer, Table and MetricsNamespace are required", id))
+	if p.HTTPAPI == nil || p.RESTAPI == nil || p.Table == nil || p.DashboardName == "" || p.MetricsNamespace == "" {
+		panic(fmt.Sprintf("monitoring %s: DashboardName, HTTPAPI, RESTAPI, Table and MetricsNamespace are required", id))
 	}
 	if p.ErrorRatePercent == 0 {
 		p.ErrorRatePercent = 5
@@ -115,15 +118,19 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	}
 	alarm("HttpApi5xxRate", fmt.Sprintf("HTTP API: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), httpRate, p.ErrorRatePercent)
 	alarm("RestApi5xxRate", fmt.Sprintf("REST PetStore: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), restRate, p.ErrorRatePercent)
-	alarm("AuthorizerErrors", "TOKEN authorizer faults (JWKS unreachable or bad configuration): callers get 500", p.Authorizer.MetricErrors(sum), 1)
+	if p.Authorizer != nil {
+		alarm("AuthorizerErrors", "TOKEN authorizer faults (JWKS unreachable or bad configuration): callers get 500", p.Authorizer.MetricErrors(sum), 1)
+	}
 	emfSum := func(name string, period awscdk.Duration) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(p.MetricsNamespace), MetricName: jsii.String(name),
 			Statistic: jsii.String("Sum"), Period: period,
 		})
 	}
-	alarm("AuthorizerDenialSpike", fmt.Sprintf("TOKEN authorizer denied %.0f or more tokens in %s (someone trying tokens?): see Deny by Reason on the dashboard",
-		p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(metrics.Deny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
+	if p.Authorizer != nil {
+		alarm("AuthorizerDenialSpike", fmt.Sprintf("TOKEN authorizer denied %.0f or more tokens in %s (someone trying tokens?): see Deny by Reason on the dashboard",
+			p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(metrics.Deny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
+	}
 	alarm("DynamoDBThrottles", "PetStore table throttled requests: callers get 503", dynamoThrottles, 1)
 	names := make([]string, 0, len(p.Functions))
 	for name := range p.Functions {
@@ -173,19 +180,29 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &metrics, Width: jsii.Number(12)})
 	}
+	latency := graph("Latency p90 (ms)", p.HTTPAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}), p.RESTAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))
+	throttles := graph("Throttles", append(throttleMetrics, dynamoThrottles)...)
+	rows := []*[]awscloudwatch.IWidget{
+		{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Alarms: &alarms, Title: jsii.String("Alarms"), Width: jsii.Number(24)})},
+		{graph("Requests", p.HTTPAPI.MetricCount(sum), p.RESTAPI.MetricCount(sum)), graph("5xx rate (%)", httpRate, restRate)},
+	}
+	if p.Authorizer != nil {
+		rows = append(rows,
+			&[]awscloudwatch.IWidget{latency,
+				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
+			&[]awscloudwatch.IWidget{throttles,
+				graph("Authorizer decisions", emfSum(metrics.Allow, fiveMinutes), emfSum(metrics.Deny, fiveMinutes), emfSum(metrics.Fault, fiveMinutes))},
+			&[]awscloudwatch.IWidget{graph("Denials and faults by reason", byReason(metrics.Deny), byReason(metrics.Fault)),
+				graph("Token cache hits and JWKS fetches", emfSum(metrics.CacheHits, fiveMinutes), emfSum(metrics.JWKSFetches, fiveMinutes))})
+	} else {
+		// The native JWT authorizer's 401s and 403s are the REST API's 4xx.
+		rows = append(rows, &[]awscloudwatch.IWidget{latency, graph("REST 4xx (JWT authorizer denials among them)", p.RESTAPI.MetricClientError(sum))},
+			&[]awscloudwatch.IWidget{throttles})
+	}
+	rows = append(rows, &[]awscloudwatch.IWidget{graph("PetStore", emfSum(metrics.PetsCreated, fiveMinutes), emfSum(metrics.ClientErrors, fiveMinutes), emfSum(metrics.ServerErrors, fiveMinutes))})
 	m.Dashboard = awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(p.DashboardName),
-		Widgets: &[]*[]awscloudwatch.IWidget{
-			{awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Alarms: &alarms, Title: jsii.String("Alarms"), Width: jsii.Number(24)})},
-			{graph("Requests", p.HTTPAPI.MetricCount(sum), p.RESTAPI.MetricCount(sum)), graph("5xx rate (%)", httpRate, restRate)},
-			{graph("Latency p90 (ms)", p.HTTPAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}), p.RESTAPI.MetricLatency(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")})),
-				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
-			{graph("Throttles", append(throttleMetrics, dynamoThrottles)...),
-				graph("Authorizer decisions", emfSum(metrics.Allow, fiveMinutes), emfSum(metrics.Deny, fiveMinutes), emfSum(metrics.Fault, fiveMinutes))},
-			{graph("Denials and faults by reason", byReason(metrics.Deny), byReason(metrics.Fault)),
-				graph("Token cache hits and JWKS fetches", emfSum(metrics.CacheHits, fiveMinutes), emfSum(metrics.JWKSFetches, fiveMinutes))},
-			{graph("PetStore", emfSum(metrics.PetsCreated, fiveMinutes), emfSum(metrics.ClientErrors, fiveMinutes), emfSum(metrics.ServerErrors, fiveMinutes))},
-		},
+		Widgets:       &rows,
 	})
 	return m
 }

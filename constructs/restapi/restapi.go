@@ -22,8 +22,12 @@ type Props struct {
 	StageName string
 	// Handler serves /pets and /pets/{petId} (proxy integration). Required.
 	Handler awslambda.IFunction
-	// Authorizer guards /pets and /pets/{petId}, e.g. a jwtauthorizer's REST. Required.
+	// Authorizer guards /pets and /pets/{petId}, e.g. a jwtauthorizer's REST.
+	// Required unless JWT is set.
 	Authorizer awsapigateway.IAuthorizer
+	// JWT protects the methods with API Gateway's native JWT authorizer
+	// instead of Authorizer (exactly one of the two). Default: none.
+	JWT *JWTAuthorizer
 	// ThrottleRate (requests per second) and ThrottleBurst of the stage. Default: 100 and 50.
 	ThrottleRate, ThrottleBurst float64
 	// AccessLogs receives JSON access logs. Required.
@@ -45,8 +49,10 @@ type RestAPI struct {
 	constructs.Construct
 	Api        awsapigateway.RestApi
 	Authorizer awsapigateway.IAuthorizer
-	Validator  awsapigateway.RequestValidator
-	NewPet     awsapigateway.Model
+	// JWTAuthorizer is the native JWT authorizer (nil without Props.JWT; Authorizer is nil with it).
+	JWTAuthorizer awsapigateway.CfnAuthorizer
+	Validator     awsapigateway.RequestValidator
+	NewPet        awsapigateway.Model
 	// URL of the stage, without a trailing slash: https://<id>.execute-api.<region>.<suffix>/<stage>.
 	URL *string
 }
@@ -73,8 +79,8 @@ const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head
 // New makes the API, the validator and model, and the methods.
 func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	p := *props
-	if p.Handler == nil || p.Authorizer == nil || p.AccessLogs == nil {
-		panic(fmt.Sprintf("restapi %s: Handler, Authorizer and AccessLogs are required", id))
+	if p.Handler == nil || p.AccessLogs == nil || (p.Authorizer == nil) == (p.JWT == nil) {
+		panic(fmt.Sprintf("restapi %s: Handler, AccessLogs and exactly one of Authorizer and JWT are required", id))
 	}
 	if p.Name == "" {
 		p.Name = "PetStore"
@@ -126,6 +132,10 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
 
 	authorizer := p.Authorizer
+	var jwtAuthorizer awsapigateway.CfnAuthorizer
+	if p.JWT != nil {
+		jwtAuthorizer = p.JWT.new(c, api)
+	}
 	validator := api.AddRequestValidator(jsii.String("BodyValidator"), &awsapigateway.RequestValidatorOptions{
 		ValidateRequestBody:       jsii.Bool(true),
 		ValidateRequestParameters: jsii.Bool(true),
@@ -175,23 +185,31 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		AllowTestInvoke: jsii.Bool(false),
 	})
 	guarded := func(op string) *awsapigateway.MethodOptions {
+		if p.JWT != nil {
+			// JWT.attach sets the authorization (the CDK has no JWT type yet).
+			return &awsapigateway.MethodOptions{OperationName: jsii.String(op)}
+		}
 		// The authorization type is the authorizer's own (CUSTOM for a Lambda authorizer).
 		return &awsapigateway.MethodOptions{Authorizer: authorizer, OperationName: jsii.String(op)}
 	}
+	var methods []awsapigateway.Method
 	pets := api.Root().AddResource(jsii.String("pets"), nil)
-	pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets"))
+	methods = append(methods, pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets")))
 	post := guarded("CreatePet")
 	post.RequestValidator = validator
 	post.RequestModels = &map[string]awsapigateway.IModel{"application/json": newPet}
-	pets.AddMethod(jsii.String("POST"), integration, post)
+	methods = append(methods, pets.AddMethod(jsii.String("POST"), integration, post))
 	pet := pets.AddResource(jsii.String("{petId}"), nil)
 	get := guarded("GetPet")
 	get.RequestParameters = &map[string]*bool{"method.request.path.petId": jsii.Bool(true)}
-	pet.AddMethod(jsii.String("GET"), integration, get)
+	methods = append(methods, pet.AddMethod(jsii.String("GET"), integration, get))
+	if p.JWT != nil {
+		p.JWT.attach(id, api, jwtAuthorizer, methods)
+	}
 
 	url := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(),
 		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/"), api.DeploymentStage().StageName(),
 	})
-	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, Validator: validator, NewPet: newPet, URL: url}
+	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, JWTAuthorizer: jwtAuthorizer, Validator: validator, NewPet: newPet, URL: url}
 }

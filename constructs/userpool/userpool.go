@@ -266,7 +266,7 @@ func addMachineClient(pool awscognito.UserPool, p *Props) (awscognito.UserPoolRe
 			awscognito.NewResourceServerScope(&awscognito.ResourceServerScopeProps{ScopeName: jsii.String(scope.PetsWrite), ScopeDescription: jsii.String("Read and create pets")}),
 		},
 	})
-	scopes := []string{scope.Resource(p.ResourceServerID, scope.PetsRead), scope.Resource(p.ResourceServerID, scope.PetsWrite)}
+	scopes := MachineScopesOf(p.ResourceServerID)
 	oauthScopes := make([]awscognito.OAuthScope, len(scopes))
 	for i, s := range scopes {
 		oauthScopes[i] = awscognito.OAuthScope_Custom(jsii.String(s))
@@ -308,4 +308,10 @@ func featurePlan(s string) awscognito.FeaturePlan {
 		return awscognito.FeaturePlan_PLUS
 	}
 	return awscognito.FeaturePlan_ESSENTIALS
+}
+
+// MachineScopesOf are the scopes the machine client may request, and so the
+// only ones its tokens can carry: the resource server's pets.read and pets.write.
+func MachineScopesOf(resourceServer string) []string {
+	return []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
 }

@@ -114,19 +114,31 @@ func (a *jwtAuthorizer) verify(ctx context.Context, raw string, now time.Time) (
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errJWT, err)
 	}
+	if err := audienceOK(claims, a.audiences); err != nil {
+		return nil, fmt.Errorf("%w: %v", errJWT, err)
+	}
+	return claims, nil
+}
+
+// audienceOK: the token's aud holds one of audiences or, only when it has
+// no aud (Cognito access tokens), its client_id is one of them - "API
+// Gateway validates client_id only if aud is not present":
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-jwt.html
+// Both emulated JWT authorizers (HTTP API, REST) apply this one rule.
+func audienceOK(claims jwt.MapClaims, audiences []string) error {
 	aud, _ := claims.GetAudience()
 	if len(aud) > 0 {
 		for _, x := range aud {
-			if slices.Contains(a.audiences, x) {
-				return claims, nil
+			if slices.Contains(audiences, x) {
+				return nil
 			}
 		}
-		return nil, fmt.Errorf("%w: aud %v", errJWT, aud)
+		return fmt.Errorf("aud %v not accepted", aud)
 	}
-	if cid, _ := claims["client_id"].(string); cid != "" && slices.Contains(a.audiences, cid) {
-		return claims, nil
+	if cid, _ := claims["client_id"].(string); cid != "" && slices.Contains(audiences, cid) {
+		return nil
 	}
-	return nil, fmt.Errorf("%w: no accepted aud or client_id", errJWT)
+	return errors.New("no accepted aud or client_id")
 }
 
 // tokenScopes reads scope (space-separated) and scp (array or string).

@@ -45,6 +45,8 @@ type RESTAPI struct {
 type restMethod struct {
 	verb, resource string
 	auth           *tokenAuthorizer
+	jwt            *restJWTAuthorizer // native JWT authorizer (restjwt.go), with scopes
+	scopes         []string
 	function       string // AWS_PROXY
 	mock           *mockIntegration
 	validateBody   bool
@@ -111,10 +113,17 @@ func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
 	}
 
 	authorizers := map[string]*tokenAuthorizer{}
+	jwtAuthorizers := map[string]*restJWTAuthorizer{}
 	for _, id := range t.OfType("AWS::ApiGateway::Authorizer") {
 		p := t.Resources[id].Properties
+		if p["Type"] == "JWT" {
+			if jwtAuthorizers[id], err = newRESTJWTAuthorizer(t, id, p, opts); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if p["Type"] != "TOKEN" {
-			return nil, fmt.Errorf("apigw: authorizer %s: only TOKEN authorizers are emulated", id)
+			return nil, fmt.Errorf("apigw: authorizer %s: only TOKEN and JWT authorizers are emulated", id)
 		}
 		a := &tokenAuthorizer{id: id, ttl: 300 * time.Second}
 		a.header = strings.ToLower(strings.TrimPrefix(fmt.Sprint(p["IdentitySource"]), "method.request.header."))
@@ -148,10 +157,26 @@ func NewRESTAPI(t *template.Template, opts Options) (*RESTAPI, error) {
 			return nil, err
 		}
 		m := &restMethod{verb: fmt.Sprint(p["HttpMethod"]), resource: path, models: map[string]map[string]any{}}
-		if p["AuthorizationType"] == "CUSTOM" {
+		switch p["AuthorizationType"] {
+		case "CUSTOM":
 			if m.auth = authorizers[refID(p["AuthorizerId"])]; m.auth == nil {
 				return nil, fmt.Errorf("apigw: method %s: authorizer not found", id)
 			}
+		case "JWT":
+			if m.jwt = jwtAuthorizers[refID(p["AuthorizerId"])]; m.jwt == nil {
+				return nil, fmt.Errorf("apigw: method %s: JWT authorizer not found", id)
+			}
+			scopes, err := t.Resolve(p["AuthorizationScopes"])
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range list(scopes) {
+				m.scopes = append(m.scopes, fmt.Sprint(s))
+			}
+		case "NONE", nil:
+		default:
+			// Fail closed: a method behind an authorizer we cannot run is not served open.
+			return nil, fmt.Errorf("apigw: method %s: AuthorizationType %v not emulated", id, p["AuthorizationType"])
 		}
 		integ, _ := p["Integration"].(map[string]any)
 		switch integ["Type"] {
@@ -228,6 +253,14 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 	methodARN := fmt.Sprintf("arn:aws:execute-api:us-east-1:000000000000:%s/%s/%s/%s", a.apiID, a.stage, r.Method, strings.TrimPrefix(routed, "/"))
 
 	var authContext map[string]any
+	if m.jwt != nil {
+		var status int
+		var body map[string]any
+		if authContext, status, body = a.authorizeJWT(r, m.jwt, m.scopes); status != 0 {
+			writeJSON(w, status, body)
+			return
+		}
+	}
 	if m.auth != nil {
 		var denied *gwError
 		if authContext, denied = a.authorize(r, m.auth, methodARN); denied != nil {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -21,18 +23,33 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/local/oauth"
 	"github.com/secure-api-go/apigw-jwt/local/stack"
+	"github.com/secure-api-go/apigw-jwt/local/template"
 )
 
+// JWTCDKOut is where `make e2e` synthesizes the restAuthorizer=jwt variant
+// (relative to the module root); cdk.out holds the default one.
+const JWTCDKOut = ".build/cdk.out-jwt"
+
 // TestLocalStack starts the whole system from cdk.out on free loopback ports,
-// runs the scenario, and checks that stopping leaves no process behind.
+// runs the scenario, and checks that stopping leaves no process behind; then
+// the same with the REST API behind API Gateway's native JWT authorizer
+// (restAuthorizer=jwt, synthesized into JWTCDKOut by make e2e).
 func TestLocalStack(t *testing.T) {
 	root, err := gobuild.ModuleRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("restAuthorizer=lambda", func(t *testing.T) { testLocalStack(t, root, filepath.Join(root, "cdk.out"), false) })
+	t.Run("restAuthorizer=jwt", func(t *testing.T) { testLocalStack(t, root, filepath.Join(root, JWTCDKOut), true) })
+}
+
+func testLocalStack(t *testing.T, root, cdkOut string, native bool) {
+	if native {
+		checkNativeTemplate(t, cdkOut)
+	}
 	var progress bytes.Buffer
 	ctx := context.Background()
-	s, err := stack.Start(ctx, stack.Options{ModuleRoot: root, StateDir: t.TempDir(), Progress: &progress})
+	s, err := stack.Start(ctx, stack.Options{ModuleRoot: root, CDKOut: cdkOut, StateDir: t.TempDir(), Progress: &progress})
 	if err != nil {
 		t.Fatalf("start: %v\n%s", err, progress.String())
 	}
@@ -43,10 +60,17 @@ func TestLocalStack(t *testing.T) {
 		}
 	}()
 	checkEndpointsFile(t, s)
-	checkFirstTokenWithoutJWKS(t, ctx, root, s)
 	checkLimits(t, ctx, root, s)
 
 	target := LocalTarget(root, s)
+	if native {
+		if _, ok := s.Functions["authorizer"]; ok {
+			t.Fatal("an authorizer Lambda runs with restAuthorizer=jwt")
+		}
+		target.RESTForbidden = "Forbidden"
+	} else {
+		checkFirstTokenWithoutJWKS(t, ctx, root, s)
+	}
 	var out bytes.Buffer
 	results, ok := Run(ctx, target, &out)
 	t.Log(out.String())
@@ -67,7 +91,7 @@ func TestLocalStack(t *testing.T) {
 	checkPrivate(t, filepath.Dir(s.EndpointsFile))
 
 	// A second local run on the same state dir refuses to half-start.
-	if _, err := stack.Start(ctx, stack.Options{ModuleRoot: root, StateDir: filepath.Dir(s.EndpointsFile)}); err == nil || !strings.Contains(err.Error(), "already active") {
+	if _, err := stack.Start(ctx, stack.Options{ModuleRoot: root, CDKOut: cdkOut, StateDir: filepath.Dir(s.EndpointsFile)}); err == nil || !strings.Contains(err.Error(), "already active") {
 		t.Fatalf("second start: %v", err)
 	}
 
@@ -184,8 +208,51 @@ func LocalTarget(root string, s *stack.Stack) Target {
 		Machine:    machine,
 		HTTPAPIURL: e.HTTPAPIURL, RESTAPIURL: e.RESTAPIURL, CognitoEndpoint: e.CognitoEndpoint, Region: e.Region, ClientID: e.ClientID,
 		Admin: creds["adminuser"], Regular: creds["regularuser"],
-		ExpiredToken: func(fresh string) (string, error) { return expire(root, fresh) },
-		Invocations:  func(fn string) int { return s.Host.Invocations(s.Functions[fn]) },
+		ExpiredToken:   func(fresh string) (string, error) { return expire(root, fresh) },
+		UntrustedToken: untrusted,
+		Invocations: func(fn string) int {
+			id, ok := s.Functions[fn]
+			if !ok {
+				return -1 // not in this stack (the authorizer with restAuthorizer=jwt)
+			}
+			return s.Host.Invocations(id)
+		},
+	}
+}
+
+// untrusted re-signs a fresh token's claims with a key made here, under
+// another issuer's iss: an issuer neither authorizer trusts.
+func untrusted(fresh string) (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(fresh, claims); err != nil {
+		return "", err
+	}
+	claims["iss"] = "https://idp.untrusted.example.com/pool"
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = "untrusted-1"
+	return tok.SignedString(key)
+}
+
+// checkNativeTemplate: the jwt variant really is one (a stale or default
+// synth there would run the lambda walk-through twice).
+func checkNativeTemplate(t *testing.T, cdkOut string) {
+	t.Helper()
+	tpl, err := template.Load(cdkOut, "SecureApiJwt")
+	if err != nil {
+		t.Fatalf("%v: make e2e synthesizes the restAuthorizer=jwt variant there (cdk synth -c restAuthorizer=jwt -o %s)", err, JWTCDKOut)
+	}
+	var jwtAuthorizers int
+	for _, id := range tpl.OfType("AWS::ApiGateway::Authorizer") {
+		if tpl.Resources[id].Properties["Type"] == "JWT" {
+			jwtAuthorizers++
+		}
+	}
+	if jwtAuthorizers != 1 {
+		t.Fatalf("%s holds %d JWT authorizers, want 1: re-run make e2e to synthesize the restAuthorizer=jwt variant", cdkOut, jwtAuthorizers)
 	}
 }
 

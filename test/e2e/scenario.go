@@ -44,6 +44,22 @@ type Target struct {
 	AccessTokens bool
 	// Machine is the client-credentials client; nil skips the machine matrix.
 	Machine *Machine
+	// RESTForbidden is a fragment of the REST API's 403 body when a valid
+	// token lacks the method's rights. Default: the TOKEN authorizer's
+	// "not authorized to access this resource"; "Forbidden" with
+	// restAuthorizer=jwt (the native JWT authorizer).
+	RESTForbidden string
+	// UntrustedToken re-signs a fresh token with a key of another issuer
+	// and that issuer's iss; nil skips the step.
+	UntrustedToken func(fresh string) (string, error)
+}
+
+// forbidden is the REST 403 body fragment of the target's authorizer.
+func (r *runner) forbidden() string {
+	if r.t.RESTForbidden != "" {
+		return r.t.RESTForbidden
+	}
+	return "not authorized to access this resource"
 }
 
 // Machine is a machine-to-machine client and where it gets tokens.
@@ -155,8 +171,11 @@ func (r *runner) call(ctx context.Context, step, method, url, token, body string
 	return string(b)
 }
 
+// counter snapshots a function's invocations; nil when they cannot be
+// counted (no counter, or no such function in this stack, as the authorizer
+// with restAuthorizer=jwt: Invocations answers -1).
 func (r *runner) counter(fn string) func() bool {
-	if r.t.Invocations == nil {
+	if r.t.Invocations == nil || r.t.Invocations(fn) < 0 {
 		return nil
 	}
 	before := r.t.Invocations(fn)
@@ -202,7 +221,7 @@ func (r *runner) run(ctx context.Context) {
 	}
 	r.call(ctx, "REST GET /pets as regularuser", "GET", rest+"/pets", bearerR, "", 200, `"type":"dog"`)
 	r.call(ctx, "REST GET /pets/1 as regularuser", "GET", rest+"/pets/1", bearerR, "", 200, `"price":249.99`)
-	r.call(ctx, "REST POST /pets as regularuser (admin scope needed)", "POST", rest+"/pets", bearerR, `{"type":"cat","price":12.5}`, 403, "not authorized to access this resource")
+	r.call(ctx, "REST POST /pets as regularuser (admin scope needed)", "POST", rest+"/pets", bearerR, `{"type":"cat","price":12.5}`, 403, r.forbidden())
 	r.otherSpellings(ctx, rest, bearerR)
 	created := r.call(ctx, "REST POST /pets as adminuser", "POST", rest+"/pets", bearerA, `{"type":"cat","price":12.5}`, 201, `"type":"cat"`)
 	var pet struct {
@@ -230,13 +249,21 @@ func (r *runner) run(ctx context.Context) {
 		r.call(ctx, "HTTP GET /AdminUser with regularuser's access token", "GET", h+"/AdminUser", accR, "", 403, "Forbidden")
 		r.call(ctx, "HTTP GET /AdminUser with adminuser's access token", "GET", h+"/AdminUser", accA, "", 200, "Hello from Admin User")
 		r.call(ctx, "REST GET /pets with regularuser's access token", "GET", rest+"/pets", accR, "", 200, `"type":"dog"`)
-		r.call(ctx, "REST POST /pets with regularuser's access token", "POST", rest+"/pets", accR, `{"type":"cat","price":1}`, 403, "not authorized to access this resource")
+		r.call(ctx, "REST POST /pets with regularuser's access token", "POST", rest+"/pets", accR, `{"type":"cat","price":1}`, 403, r.forbidden())
 	} else {
 		r.skip("scoped access-token matrix", "local Cognito cannot scope them")
 	}
 
 	r.machineMatrix(ctx)
 
+	if r.t.UntrustedToken == nil {
+		r.skip("token of an untrusted issuer (REST)", "needs a key of another issuer")
+	} else if untrusted, err := r.t.UntrustedToken(regular); err != nil {
+		start = time.Now()
+		r.record("make a token of an untrusted issuer", "token", err.Error(), start, false)
+	} else {
+		r.call(ctx, "REST GET /pets with a token of an untrusted issuer", "GET", rest+"/pets", "Bearer "+untrusted, "", 401, "Unauthorized")
+	}
 	if r.t.ExpiredToken == nil {
 		r.skip("expired token (HTTP and REST)", "needs a token older than its validity")
 		return
@@ -342,7 +369,7 @@ func (r *runner) machineMatrix(ctx context.Context) {
 
 	if read != "" {
 		r.call(ctx, "REST GET /pets with the read token", "GET", rest+"/pets", read, "", 200, `"type":"dog"`)
-		r.call(ctx, "REST POST /pets with the read token (write scope needed)", "POST", rest+"/pets", read, `{"type":"cat","price":3}`, 403, "not authorized to access this resource")
+		r.call(ctx, "REST POST /pets with the read token (write scope needed)", "POST", rest+"/pets", read, `{"type":"cat","price":3}`, 403, r.forbidden())
 		r.call(ctx, "HTTP GET /AdminUser with the read token", "GET", h+"/AdminUser", read, "", 403, "Forbidden")
 		r.call(ctx, "HTTP GET /claims with the read token", "GET", h+"/claims", read, "", 200, `"client_id":"`+m.ClientID+`"`)
 	}

@@ -104,7 +104,7 @@ type caller struct {
 }
 
 func (h *Handler) caller(req events.APIGatewayProxyRequest) caller {
-	a := req.RequestContext.Authorizer
+	a := authorizerContext(req.RequestContext.Authorizer)
 	c := caller{}
 	c.principal, _ = a["principalId"].(string)
 	scopes, _ := a["scope"].(string)
@@ -122,6 +122,24 @@ func (h *Handler) caller(req events.APIGatewayProxyRequest) caller {
 		c.writer = slices.Contains(scope.Split(scopes), scope.Resource(h.ResourceServer, scope.PetsWrite))
 	}
 	return c
+}
+
+// authorizerContext is the caller as our TOKEN authorizer describes it
+// (principalId and the claims as flat strings). API Gateway's native JWT
+// authorizer (restAuthorizer=jwt) passes the token's claims under "claims"
+// instead, with their JSON types
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-jwt-authorizer-claims.html):
+// its principal is sub.
+func authorizerContext(a map[string]any) map[string]any {
+	claims, ok := a["claims"].(map[string]any)
+	if !ok {
+		return a
+	}
+	out := map[string]any{"principalId": claims["sub"]}
+	for _, k := range []string{"scope", "client_id", "token_use"} {
+		out[k] = claims[k]
+	}
+	return out
 }
 
 // public hides createdBy unless the caller is an admin or created the pet

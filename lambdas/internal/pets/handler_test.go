@@ -315,6 +315,12 @@ func TestMachineCreatedByVisibility(t *testing.T) {
 		{"a user sees their own (access token)", "5", map[string]any{"principalId": "user-sub", "client_id": "userapp", "token_use": "access", "scope": "aws.cognito.signin.user.admin"}, "user-sub"},
 		{"a user sees their own (ID token)", "5", map[string]any{"principalId": "user-sub", "aud": "userapp", "token_use": "id", "scope": "regular-userapp"}, "user-sub"},
 		{"admin sees a machine's", "4", map[string]any{"principalId": "admin-sub", "scope": "admin-client123"}, "machine1"},
+		// restAuthorizer=jwt: the native JWT authorizer passes the claims, sub as the principal.
+		{"native JWT: machine with pets.write sees its own", "4", map[string]any{"claims": map[string]any{"sub": "machine1", "client_id": "machine1", "token_use": "access", "scope": "petstore/pets.write", "exp": 1.9e9}}, "machine1"},
+		{"native JWT: machine with pets.read only does not", "4", map[string]any{"claims": map[string]any{"sub": "machine1", "client_id": "machine1", "token_use": "access", "scope": "petstore/pets.read"}}, ""},
+		{"native JWT: a user sees their own (ID token)", "5", map[string]any{"claims": map[string]any{"sub": "user-sub", "aud": "userapp", "token_use": "id", "scope": "regular-userapp"}}, "user-sub"},
+		{"native JWT: admin sees a machine's", "4", map[string]any{"claims": map[string]any{"sub": "admin-sub", "scope": "admin-client123"}}, "machine1"},
+		{"native JWT: claims without sub see nothing", "5", map[string]any{"claims": map[string]any{"scope": "regular-userapp"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
