@@ -186,12 +186,20 @@ func TestTokenAuthorizer(t *testing.T) {
 	// A real RS256 ID token shape: base64url segments with '-' and '_'.
 	real := "Bearer eyJraWQiOiJhYmMtXzEyMyIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiIxMjMtNDU2X3h5eiJ9.dGhpc19pcy1hLXNpZ25hdHVyZV93aXRoLWRhc2hlcw"
 	for s, want := range map[string]bool{
-		real:                   true,
-		"Basic x":              false,
-		"Bearer a b":           false,
-		"Bearer a.b":           false,
-		"Bearer a.b.c.d":       false,
-		"bearer a.b.c":         false,
+		real:             true,
+		"Basic x":        false,
+		"Bearer a b":     false,
+		"Bearer a.b":     false,
+		"Bearer a.b.c.d": false,
+		// The scheme is case-insensitive (RFC 6750 2.1, RFC 7235 2.1); the rest is strict.
+		"bearer a.b.c":         true,
+		"BEARER a.b.c":         true,
+		"BeArEr a.b.c":         true,
+		"Bearer  a.b.c":        false,
+		"Bearera.b.c":          false,
+		"Bearer\ta.b.c":        false,
+		" Bearer a.b.c":        false,
+		"Bearers a.b.c":        false,
 		"Bearer a.b.c!":        false,
 		"Bearer [a.b.c":        false,
 		"Bearer a.b.c\nx":      false,
