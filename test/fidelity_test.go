@@ -13,6 +13,7 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/infra"
 	"github.com/secure-api-go/apigw-jwt/internal/cors"
+	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 )
 
 // TestExecutionLogGroupIsTheStacks: API Gateway writes execution logs to
@@ -169,4 +170,83 @@ func TestCORSOnEveryRESTResponse(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAlarmsFireOnFaultsNotOnClients: the authorizer refuses every bad token
+// with a function error, which Lambda counts in AWS/Lambda Errors
+// (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html):
+// no alarm and no graph reads it; the authorizer's own Fault metric does.
+// Every other alarm watches something no normal client causes: 5xx answers,
+// throttles, denials in bulk.
+func TestAlarmsFireOnFaultsNotOnClients(t *testing.T) {
+	r := synth(t, nil)
+	ns := r.cfg.StackName
+	r.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+		"AlarmName": ns + "-AuthorizerFaults", "Namespace": ns, "MetricName": metrics.Fault, "Statistic": "Sum",
+		"Period": 300, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+	})
+	watched := map[string]bool{}
+	for id, a := range r.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		if name, _ := p["AlarmName"].(string); !strings.HasPrefix(name, ns+"-") {
+			t.Errorf("alarm %s named %v, want the %s- prefix the topic policy scopes to", id, p["AlarmName"], ns)
+		}
+		all := asJSON(p)
+		if strings.Contains(all, `"Errors"`) || strings.Contains(all, "4XXError") || strings.Contains(all, `"4xx"`) || strings.Contains(all, metrics.ClientErrors) {
+			t.Errorf("alarm %s fires on something normal clients cause (function errors, 4xx): %s", id, all)
+		}
+		for _, m := range []string{"5XXError", "5xx", metrics.Fault, metrics.Deny, "ThrottledRequests", "Throttles"} {
+			if strings.Contains(all, `"`+m+`"`) {
+				watched[m] = true
+			}
+		}
+	}
+	for _, m := range []string{"5XXError", "5xx", metrics.Fault, metrics.Deny, "ThrottledRequests", "Throttles"} {
+		if !watched[m] {
+			t.Errorf("no alarm watches %s", m)
+		}
+	}
+	_, d := r.only(t, "AWS::CloudWatch::Dashboard")
+	body := asJSON(props(d)["DashboardBody"])
+	if strings.Contains(body, `\"Errors\"`) {
+		t.Errorf("the dashboard graphs AWS/Lambda Errors (every refused token): %s", body)
+	}
+}
+
+// TestAlarmTopicLetsThisStacksAlarmsPublish: with alarmEmail the TLS-only
+// policy replaces SNS's default access policy, so CloudWatch is granted
+// sns:Publish, scoped to this stack's alarms in this account.
+// https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+func TestAlarmTopicLetsThisStacksAlarmsPublish(t *testing.T) {
+	r := synth(t, map[string]any{"alarmEmail": "ops@example.com"})
+	topicID, _ := r.only(t, "AWS::SNS::Topic")
+	_, pol := r.only(t, "AWS::SNS::TopicPolicy")
+	var allow, deny map[string]any
+	for _, s := range props(pol)["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+		st := s.(map[string]any)
+		switch st["Effect"] {
+		case "Allow":
+			if allow != nil {
+				t.Fatalf("two Allow statements: %s", asJSON(props(pol)))
+			}
+			allow = st
+		case "Deny":
+			deny = st
+		}
+	}
+	if deny == nil || asJSON(deny["Condition"]) != `{"Bool":{"aws:SecureTransport":"false"}}` {
+		t.Errorf("TLS-only deny lost: %s", asJSON(deny))
+	}
+	if allow == nil {
+		t.Fatal("no statement lets CloudWatch publish")
+	}
+	wantArn := map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":cloudwatch:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":alarm:" + r.cfg.StackName + "-*"}}}
+	want := map[string]any{
+		"Action": "sns:Publish", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+		"Resource": ref(topicID), "Sid": "AllowThisStacksAlarmsToPublish",
+		"Condition": map[string]any{"ArnLike": map[string]any{"aws:SourceArn": wantArn}, "StringEquals": map[string]any{"aws:SourceAccount": ref("AWS::AccountId")}},
+	}
+	if asJSON(allow) != asJSON(want) {
+		t.Errorf("publish grant\n got %s\nwant %s", asJSON(allow), asJSON(want))
+	}
 }
