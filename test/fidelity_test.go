@@ -250,3 +250,32 @@ func TestAlarmTopicLetsThisStacksAlarmsPublish(t *testing.T) {
 		t.Errorf("publish grant\n got %s\nwant %s", asJSON(allow), asJSON(want))
 	}
 }
+
+// TestBothAuthorizersTrustTheIssuerTheTokensCarry: the pool's issuer form is
+// pinned (ORIGINAL: iss is https://cognito-idp.<region>.amazonaws.com/<poolId>,
+// the pool's ProviderURL), and the HTTP API's JWT authorizer, the REST
+// authorizer and its key seed all trust exactly that value.
+// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html
+func TestBothAuthorizersTrustTheIssuerTheTokensCarry(t *testing.T) {
+	r := synth(t, nil)
+	poolID, pool := r.only(t, "AWS::Cognito::UserPool")
+	if got := asJSON(props(pool)["IssuerConfiguration"]); got != `{"Type":"ORIGINAL"}` {
+		t.Fatalf("IssuerConfiguration %s, want the ORIGINAL form pinned", got)
+	}
+	iss := asJSON(getAtt(poolID, "ProviderURL"))
+	_, jwt := r.only(t, "AWS::ApiGatewayV2::Authorizer")
+	if got := asJSON(props(jwt)["JwtConfiguration"].(map[string]any)["Issuer"]); got != iss {
+		t.Errorf("HTTP API JWT authorizer issuer %s, want %s", got, iss)
+	}
+	env := functionEnv(t, r, "authorizer")
+	if got := asJSON(env["ISSUER"]); got != iss {
+		t.Errorf("REST authorizer ISSUER %s, want %s", got, iss)
+	}
+	if got := asJSON(env["JWKS_URI"]); got != asJSON(map[string]any{"Fn::Join": []any{"", []any{getAtt(poolID, "ProviderURL"), "/.well-known/jwks.json"}}}) {
+		t.Errorf("REST authorizer JWKS_URI %s", got)
+	}
+	_, seed := r.only(t, "Custom::JwksSeed")
+	if got := asJSON(props(seed)["Issuers"].([]any)[0].(map[string]any)["issuer"]); got != iss {
+		t.Errorf("seed issuer %s, want %s", got, iss)
+	}
+}
