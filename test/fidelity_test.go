@@ -182,14 +182,14 @@ func TestAlarmsFireOnFaultsNotOnClients(t *testing.T) {
 	r := synth(t, nil)
 	ns := r.cfg.StackName
 	r.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-		"AlarmName": ns + "-AuthorizerFaults", "Namespace": ns, "MetricName": metrics.Fault, "Statistic": "Sum",
+		"AlarmName": ns + "-Monitoring-AuthorizerFaults", "Namespace": ns, "MetricName": metrics.Fault, "Statistic": "Sum",
 		"Period": 300, "Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
 	})
 	watched := map[string]bool{}
 	for id, a := range r.resources("AWS::CloudWatch::Alarm") {
 		p := props(a)
-		if name, _ := p["AlarmName"].(string); !strings.HasPrefix(name, ns+"-") {
-			t.Errorf("alarm %s named %v, want the %s- prefix the topic policy scopes to", id, p["AlarmName"], ns)
+		if name, _ := p["AlarmName"].(string); !strings.HasPrefix(name, ns+"-Monitoring-") {
+			t.Errorf("alarm %s named %v, want the %s-Monitoring- prefix the topic policy scopes to", id, p["AlarmName"], ns)
 		}
 		all := asJSON(p)
 		if strings.Contains(all, `"Errors"`) || strings.Contains(all, "4XXError") || strings.Contains(all, `"4xx"`) || strings.Contains(all, metrics.ClientErrors) {
@@ -240,7 +240,7 @@ func TestAlarmTopicLetsThisStacksAlarmsPublish(t *testing.T) {
 	if allow == nil {
 		t.Fatal("no statement lets CloudWatch publish")
 	}
-	wantArn := map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":cloudwatch:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":alarm:" + r.cfg.StackName + "-*"}}}
+	wantArn := map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":cloudwatch:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":alarm:" + r.cfg.StackName + "-Monitoring-*"}}}
 	want := map[string]any{
 		"Action": "sns:Publish", "Effect": "Allow", "Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
 		"Resource": ref(topicID), "Sid": "AllowThisStacksAlarmsToPublish",

@@ -54,9 +54,9 @@ type Props struct {
 	DenialSpikeThreshold float64
 	// DenialSpikePeriod is the window the denials are summed over. Default: 5 minutes.
 	DenialSpikePeriod awscdk.Duration
-	// AlarmNamePrefix starts every alarm's name (<prefix><id>); the topic's
-	// publish grant to CloudWatch covers these alarms only. Default: the
-	// stack name and a hyphen.
+	// AlarmNamePrefix starts every alarm's name (<prefix><alarm id>); the
+	// topic's publish grant to CloudWatch covers these alarms only. Default:
+	// "<stack name>-<construct id>-", unique per construct in a region.
 	AlarmNamePrefix string
 }
 
@@ -89,7 +89,7 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 		p.DenialSpikePeriod = fiveMinutes
 	}
 	if p.AlarmNamePrefix == "" {
-		p.AlarmNamePrefix = *awscdk.Stack_Of(scope).StackName() + "-"
+		p.AlarmNamePrefix = *awscdk.Stack_Of(scope).StackName() + "-" + id + "-"
 	}
 	c := constructs.NewConstruct(scope, &id)
 	m := &Monitoring{Construct: c}
