@@ -2,6 +2,9 @@ module github.com/secure-api-go/apigw-jwt
 
 go 1.26.0
 
+// toolchain pins the Go release the Lambda assets are built with (internal/gobuild).
+toolchain go1.26.8
+
 require (
 	github.com/MicahParks/jwkset v0.11.3
 	github.com/MicahParks/keyfunc/v3 v3.9.0

@@ -79,6 +79,15 @@ const (
 	RESTAuthorizerJWT    = "jwt"
 )
 
+// Lambda's concurrency quotas behind authorizerReservedConcurrency's limit:
+// the default account quota, and the executions Lambda keeps unreserved.
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+const (
+	DefaultAccountConcurrency = 1000
+	UnreservedMinimum         = 100
+	MaxReservedConcurrency    = DefaultAccountConcurrency - UnreservedMinimum
+)
+
 // Context keys and their defaults. cdk.json holds the same defaults so users see them.
 var defaults = map[string]any{
 	"stackName":                     "SecureApiJwt",
@@ -338,7 +347,12 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	}
 	// API Gateway's own limit, checked here so the message names the context key.
 	c.RESTAuthorizerTTL = r.number("restAuthorizerTtl", 0, 3600, " seconds (API Gateway's limit)")
-	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, 1000, "")
+	// Lambda keeps 100 unreserved executions in every account: a function may
+	// reserve at most the account's concurrency minus 100, 900 under the
+	// default quota of 1000.
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+	c.AuthorizerReservedConcurrency = r.number("authorizerReservedConcurrency", 0, MaxReservedConcurrency,
+		fmt.Sprintf(" (Lambda's default account quota of %d concurrent executions minus the %d it keeps unreserved; 0 leaves the authorizer unreserved)", DefaultAccountConcurrency, UnreservedMinimum))
 	c.RESTAuthorizer = r.oneOf("restAuthorizer", RESTAuthorizerLambda, RESTAuthorizerJWT)
 	c.ExtraIssuers = r.issuers("extraIssuers")
 	c.APIGatewayCloudWatchRole = r.oneOf("apiGatewayCloudWatchRole", "create", "existing")
@@ -354,6 +368,12 @@ func LoadConfig(get func(key string) any) (*Config, error) {
 	}
 	if c.ThreatProtection != "off" && c.FeaturePlan != "plus" {
 		r.fail("threatProtection", "%q needs featurePlan plus, not %q (threat protection is a Plus feature)", c.ThreatProtection, c.FeaturePlan)
+	}
+	// Cognito refuses to delete a protected pool, so `cdk destroy` would fail
+	// half way with removalPolicy destroy.
+	// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-deletion-protection.html
+	if c.DeletionProtection && c.RemovalPolicy == "destroy" {
+		r.fail("deletionProtection", "true with removalPolicy destroy: Cognito refuses to delete a protected user pool, so cdk destroy would fail; set removalPolicy retain to keep the pool, or deletionProtection false to let destroy remove it")
 	}
 	if len(c.CallbackURLs) == 0 {
 		r.fail("callbackUrls", "is empty: give at least one, e.g. http://localhost:3000/callback")

@@ -184,11 +184,12 @@ func mustNativeJWT(cfg *Config, rules []Rule, own seedspec.Issuer, machineClient
 	return j
 }
 
-// cog4Reason is why the REST methods use no COGNITO_USER_POOLS authorizer
-// (cdk-nag 2.35's COG4 accepts no other type, the native JWT one included).
+// cog4Reason is why a guarded /pets method uses no COGNITO_USER_POOLS
+// authorizer (cdk-nag 2.35's COG4 accepts no other type, the native JWT one
+// included).
 func cog4Reason(cfg *Config) string {
 	if cfg.RESTAuthorizer == RESTAuthorizerJWT {
-		return "GET / is public by design; /pets uses API Gateway's native JWT authorizer (AuthorizationType JWT), which verifies the Cognito (or any OIDC) JWT and the method's scopes; COG4 knows only COGNITO_USER_POOLS."
+		return "API Gateway's native JWT authorizer (AuthorizationType JWT) verifies the Cognito (or any OIDC) JWT and the method's scopes; COG4 knows only COGNITO_USER_POOLS."
 	}
-	return "GET / is public by design; /pets uses a Lambda TOKEN authorizer that verifies the Cognito (or any OIDC) JWT against its JWKS."
+	return "A Lambda TOKEN authorizer verifies the Cognito (or any OIDC) JWT against its JWKS and applies the scope allow-list."
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/pettable"
 	"github.com/secure-api-go/apigw-jwt/constructs/restapi"
 	"github.com/secure-api-go/apigw-jwt/constructs/userpool"
+	"github.com/secure-api-go/apigw-jwt/internal/cors"
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/petdata"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
@@ -140,6 +141,10 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 		// EMF metrics go to a namespace named after the stack.
 		metrics.EnvNamespace: jsii.String(cfg.StackName),
 	}, 0)
+	if len(cfg.CorsOrigins) > 0 {
+		// The PetStore answers allowed origins itself (proxy integration).
+		petstore.Function.AddEnvironment(jsii.String(cors.EnvOrigins), jsii.String(cors.Join(cfg.CorsOrigins)), nil)
+	}
 	// Exactly the calls the store makes: item calls on the table, queries on its two indexes.
 	tableArn := *s.Table.Table.TableArn()
 	petstore.Role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -155,15 +160,16 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	s.REST = restapi.New(stack, "PetStoreApi", &restapi.Props{
 		// REST API metrics are keyed by API name: one per stack, so two stacks in a
 		// region do not share alarms.
-		Name:          cfg.StackName + "-rest",
-		StageName:     cfg.RESTStageName,
-		Handler:       petstore.Function,
-		Authorizer:    authorizer,
-		JWT:           native,
-		ThrottleRate:  cfg.RESTThrottleRate,
-		ThrottleBurst: cfg.RESTThrottleBurst,
-		CorsOrigins:   cfg.CorsOrigins,
-		AccessLogs:    awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+		Name:                  cfg.StackName + "-rest",
+		StageName:             cfg.RESTStageName,
+		Handler:               petstore.Function,
+		Authorizer:            authorizer,
+		JWT:                   native,
+		ThrottleRate:          cfg.RESTThrottleRate,
+		ThrottleBurst:         cfg.RESTThrottleBurst,
+		CorsOrigins:           cfg.CorsOrigins,
+		AccessLogs:            awslogs.NewLogGroup(stack, jsii.String("RestApiAccessLogs"), &awslogs.LogGroupProps{Retention: retention}),
+		ExecutionLogRetention: retention,
 
 		// The account-wide API Gateway logging role: created and retained, or the account's own.
 		ExistingCloudWatchRole: cfg.APIGatewayCloudWatchRole == "existing",

@@ -7,7 +7,9 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/secure-api-go/apigw-jwt/constructs/jwksseed"
 	"github.com/secure-api-go/apigw-jwt/infra"
+	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
@@ -48,7 +50,7 @@ func TestJWKSSeedFillsJWKSJSON(t *testing.T) {
 	}
 	// The budget leaves room for two 2048-bit keys (about 900 bytes) after the other variables.
 	budget, err := strconv.Atoi(p[seedspec.PropMaxBytes].(string))
-	if err != nil || budget < 2000 || budget >= seedspec.EnvLimit {
+	if err != nil || budget < 2000 || budget >= lambdaenv.Limit {
 		t.Fatalf("MaxBytes %v", p[seedspec.PropMaxBytes])
 	}
 	env := functionEnv(t, r, "authorizer")
@@ -60,26 +62,76 @@ func TestJWKSSeedFillsJWKSJSON(t *testing.T) {
 	}
 }
 
-// TestJWKSSeedBudgetCountsTheOtherVariables: the budget is Lambda's 4 KB
-// less the authorizer's other variables (names and values). With an
-// external issuer every value is a literal, so the sum is exact.
+// TestJWKSSeedBudgetCountsTheOtherVariables: the budget is what Lambda's
+// 4 KB, measured on the JSON of the whole map, leaves after the authorizer's
+// other variables and the margin (seedspec.Budget). With an external issuer
+// every value is a literal, so the measure is exact; with the pool's, each
+// unresolved value counts jwksseed.TokenBytes.
+// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 func TestJWKSSeedBudgetCountsTheOtherVariables(t *testing.T) {
-	r := synth(t, map[string]any{"authIssuer": "https://example.eu.auth0.com/", "authAudience": "https://petstore.example.com", "scopeClientId": "abc123"})
-	other := 0
-	for k, v := range functionEnv(t, r, "authorizer") {
-		if k == seedspec.EnvJWKS {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			t.Fatalf("%s is not a literal: %s", k, asJSON(v))
-		}
-		other += len(k) + len(s)
+	for _, tc := range []struct {
+		name string
+		ctx  map[string]any
+	}{
+		{"literal", map[string]any{"authIssuer": "https://example.eu.auth0.com/", "authAudience": "https://petstore.example.com", "scopeClientId": "abc123"}},
+		{"extraIssuers", map[string]any{"extraIssuers": `[{"issuer":"https://login.example.org/oidc","audiences":["petstore"]}]`}},
+		{"tokens", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := synth(t, tc.ctx)
+			other := map[string]string{}
+			for k, v := range functionEnv(t, r, "authorizer") {
+				if k == r.stack.Seed.Env {
+					continue
+				}
+				other[k] = worstCase(t, v)
+				if _, literal := v.(string); !literal && tc.name == "literal" {
+					t.Fatalf("%s is not a literal: %s", k, asJSON(v))
+				}
+			}
+			_, res := r.only(t, seedspec.ResourceType)
+			budget, _ := strconv.Atoi(props(res)[seedspec.PropMaxBytes].(string))
+			if want := lambdaenv.Limit - seedspec.Margin - lambdaenv.Size(other); budget != want || budget != seedspec.Budget(other) {
+				t.Fatalf("MaxBytes %d, want %d: %d of Lambda's measure taken by %s", budget, want, lambdaenv.Size(other), asJSON(other))
+			}
+		})
 	}
+}
+
+// worstCase renders an environment value as the budget counts it: literals
+// as they are, each Ref or Fn::GetAtt as jwksseed.TokenBytes characters.
+func worstCase(t *testing.T, v any) string {
+	t.Helper()
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		if _, ok := x["Ref"]; ok {
+			return strings.Repeat("x", jwksseed.TokenBytes)
+		}
+		if _, ok := x["Fn::GetAtt"]; ok {
+			return strings.Repeat("x", jwksseed.TokenBytes)
+		}
+		if j, ok := x["Fn::Join"].([]any); ok {
+			var parts []string
+			for _, p := range j[1].([]any) {
+				parts = append(parts, worstCase(t, p))
+			}
+			return strings.Join(parts, j[0].(string))
+		}
+	}
+	t.Fatalf("cannot measure %s", asJSON(v))
+	return ""
+}
+
+// TestJWKSSeedServiceTimeout: CloudFormation waits ServiceTimeout seconds
+// (1-3600, default 3600) for the seed's answer, not an hour.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html
+func TestJWKSSeedServiceTimeout(t *testing.T) {
+	r := synth(t, nil)
 	_, res := r.only(t, seedspec.ResourceType)
-	budget, _ := strconv.Atoi(props(res)[seedspec.PropMaxBytes].(string))
-	if budget != seedspec.EnvLimit-other {
-		t.Fatalf("MaxBytes %d, want %d - %d bytes of other variables", budget, seedspec.EnvLimit, other)
+	if got := asJSON(props(res)["ServiceTimeout"]); got != "120" && got != `"120"` {
+		t.Fatalf("ServiceTimeout %s, want 120", got)
 	}
 }
 

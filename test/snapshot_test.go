@@ -62,7 +62,7 @@ func TestNoHashedIDsInAssertions(t *testing.T) {
 }
 
 func TestNagFindingsAreAllSuppressed(t *testing.T) {
-	for _, ctx := range []map[string]any{nil, {"featurePlan": "plus", "threatProtection": "enforced", "mfa": "required"}, {"removalPolicy": "retain"}, {"apiGatewayCloudWatchRole": "existing"}, nativeJWT} {
+	for _, ctx := range []map[string]any{nil, {"featurePlan": "plus", "threatProtection": "enforced", "mfa": "required"}, {"removalPolicy": "retain"}, {"apiGatewayCloudWatchRole": "existing"}, {"corsOrigins": "https://a.example.com,https://b.example.com"}, {"alarmEmail": "ops@example.com"}, nativeJWT} {
 		r := synth(t, ctx)
 		ann := assertions.Annotations_FromStack(r.stack.Stack)
 		for _, find := range []func() *[]*cxAnnotation{

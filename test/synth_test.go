@@ -186,12 +186,20 @@ func TestTokenAuthorizer(t *testing.T) {
 	// A real RS256 ID token shape: base64url segments with '-' and '_'.
 	real := "Bearer eyJraWQiOiJhYmMtXzEyMyIsImFsZyI6IlJTMjU2In0.eyJzdWIiOiIxMjMtNDU2X3h5eiJ9.dGhpc19pcy1hLXNpZ25hdHVyZV93aXRoLWRhc2hlcw"
 	for s, want := range map[string]bool{
-		real:                   true,
-		"Basic x":              false,
-		"Bearer a b":           false,
-		"Bearer a.b":           false,
-		"Bearer a.b.c.d":       false,
-		"bearer a.b.c":         false,
+		real:             true,
+		"Basic x":        false,
+		"Bearer a b":     false,
+		"Bearer a.b":     false,
+		"Bearer a.b.c.d": false,
+		// The scheme is case-insensitive (RFC 6750 2.1, RFC 7235 2.1); the rest is strict.
+		"bearer a.b.c":         true,
+		"BEARER a.b.c":         true,
+		"BeArEr a.b.c":         true,
+		"Bearer  a.b.c":        false,
+		"Bearera.b.c":          false,
+		"Bearer\ta.b.c":        false,
+		" Bearer a.b.c":        false,
+		"Bearers a.b.c":        false,
 		"Bearer a.b.c!":        false,
 		"Bearer [a.b.c":        false,
 		"Bearer a.b.c\nx":      false,
@@ -467,7 +475,7 @@ func TestContextOverrides(t *testing.T) {
 				"UserPoolTier": "PLUS", "UserPoolAddOns": map[string]any{"AdvancedSecurityMode": "AUDIT"},
 			})
 		}},
-		{"production flags", map[string]any{"deletionProtection": true, "selfSignUp": "true", "mfa": "required"}, func(t *testing.T, r *synthResult) {
+		{"production flags", map[string]any{"deletionProtection": true, "removalPolicy": "retain", "selfSignUp": "true", "mfa": "required"}, func(t *testing.T, r *synthResult) {
 			r.template.HasResourceProperties(jsii.String("AWS::Cognito::UserPool"), map[string]any{
 				"DeletionProtection": "ACTIVE", "MfaConfiguration": "ON", "AdminCreateUserConfig": map[string]any{"AllowAdminCreateUserOnly": false},
 			})
@@ -539,6 +547,10 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 		{map[string]any{"restStageName": "my stage"}, `context key restStageName: "my stage"`},
 		{map[string]any{"alarmEmail": "ops"}, `context key alarmEmail: "ops" is not an email address`},
 		{map[string]any{"corsOrigins": "app.example.com"}, `context key corsOrigins: "app.example.com" is not an origin`},
+		// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-deletion-protection.html
+		{map[string]any{"deletionProtection": true}, "context key deletionProtection: true with removalPolicy destroy: Cognito refuses to delete a protected user pool, so cdk destroy would fail; set removalPolicy retain"},
+		// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+		{map[string]any{"authorizerReservedConcurrency": 901}, "context key authorizerReservedConcurrency: 901 is above the limit of 900 (Lambda's default account quota of 1000 concurrent executions minus the 100 it keeps unreserved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -553,6 +565,12 @@ func TestBadContextFailsWithClearMessages(t *testing.T) {
 		return map[string]any{"stackName": "A" + strings.Repeat("b", 50), "domainPrefix": "short-prefix"}[k]
 	}); err != nil {
 		t.Fatalf("long stack name with domainPrefix: %v", err)
+	}
+	// Protection with retain, and the largest reservation, are fine.
+	if _, err := infra.LoadConfig(func(k string) any {
+		return map[string]any{"deletionProtection": true, "removalPolicy": "retain", "authorizerReservedConcurrency": 900}[k]
+	}); err != nil {
+		t.Fatalf("deletionProtection with retain, 900 reserved: %v", err)
 	}
 	// Several problems are reported together.
 	_, err := infra.LoadConfig(func(k string) any {

@@ -143,17 +143,27 @@ func New(scope constructs.Construct, id string, props *Props) *GoLambda {
 // output (AssetHashType OUTPUT): reproducible builds make it change exactly
 // when the compiled code changes - a shared package counts, a README does not.
 // Bundling runs `go build` on this machine; without a Go toolchain it falls
-// back to the same build in the official golang image.
+// back to the same build in the official golang image. Both use the Go
+// release go.mod pins (gobuild.Toolchain) and gobuild's flags and
+// environment, so a laptop and CI make the same bytes and the same hash.
 func Code(moduleRoot, pkg string) awslambda.Code {
+	toolchain, err := gobuild.Toolchain(moduleRoot)
+	if err != nil {
+		panic(fmt.Sprintf("golambda %s: %v", pkg, err))
+	}
 	env := map[string]*string{
-		"CGO_ENABLED": jsii.String("0"), "GOOS": jsii.String("linux"), "GOARCH": jsii.String("arm64"),
+		"GOOS": jsii.String("linux"), "GOARCH": jsii.String("arm64"),
 		"GOCACHE": jsii.String("/tmp/go-cache"), "GOPATH": jsii.String("/tmp/go"),
+	}
+	for _, kv := range gobuild.Env(toolchain, "arm64") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = jsii.String(v)
 	}
 	cmd := "go build " + quoteArgs(gobuild.Flags) + " -o /asset-output/bootstrap " + pkg
 	return awslambda.Code_FromAsset(&moduleRoot, &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
 		Bundling: &awscdk.BundlingOptions{
-			Image:       awscdk.DockerImage_FromRegistry(jsii.String("public.ecr.aws/docker/library/golang:1.26")),
+			Image:       awscdk.DockerImage_FromRegistry(jsii.String("public.ecr.aws/docker/library/golang:" + strings.TrimPrefix(toolchain, "go"))),
 			Command:     jsii.Strings("bash", "-c", cmd),
 			Environment: &env,
 			Local:       &localBundler{root: moduleRoot, pkg: pkg},

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -15,14 +16,24 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/secure-api-go/apigw-jwt/constructs/golambda"
+	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
 
 // TokenBytes is how many bytes an unresolved token (the pool's issuer URL,
-// the client id) is counted for in the environment budget: more than any
-// Cognito issuer URL (about 80) or app client id (26), so the budget errs on
-// the safe side.
+// the client id, the account, the region) is counted for in the environment
+// budget: more than any Cognito issuer URL (about 80) or app client id (26).
+// Those values are URLs and identifiers, with no character JSON escapes, so
+// TokenBytes plain characters are their worst case.
 const TokenBytes = 128
+
+// ServiceTimeoutSeconds bounds each create, update and delete of the seed:
+// CloudFormation fails the operation if the function has not answered by
+// then, instead of waiting its default hour (allowed 1 to 3600 seconds).
+// The function itself gives up and answers within its 30 s timeout; this is
+// for the answer that never comes.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html
+const ServiceTimeoutSeconds = 120
 
 // Props configure the seed.
 type Props struct {
@@ -50,18 +61,16 @@ type Seed struct {
 
 var tokenRE = regexp.MustCompile(`\$\{Token\[[^\]]*\]\}`)
 
-// EnvBytes is the size Lambda counts for an environment (names plus values),
-// with each unresolved token counted as TokenBytes.
-func EnvBytes(env map[string]*string) int {
-	n := 0
+// WorstCase is env as the budget measures it: each unresolved token replaced
+// by TokenBytes characters.
+func WorstCase(env map[string]*string) map[string]string {
+	out := make(map[string]string, len(env))
 	for k, v := range env {
-		n += len(k)
 		if v != nil {
-			tokens := len(tokenRE.FindAllString(*v, -1))
-			n += len(tokenRE.ReplaceAllString(*v, "")) + tokens*TokenBytes
+			out[k] = tokenRE.ReplaceAllString(*v, strings.Repeat("x", TokenBytes))
 		}
 	}
-	return n
+	return out
 }
 
 // New makes the seed function (through golambda: its own role and log
@@ -78,9 +87,12 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 	if _, ok := props.OtherEnv[env]; ok {
 		panic(fmt.Sprintf("jwksseed %s: OtherEnv already holds %s, the variable the seed fills", id, env))
 	}
-	budget := seedspec.EnvLimit - EnvBytes(props.OtherEnv)
-	if budget <= len(env) {
-		panic(fmt.Sprintf("jwksseed %s: the authorizer's other variables already take %d of Lambda's %d bytes: nothing is left for %s", id, seedspec.EnvLimit-budget, seedspec.EnvLimit, env))
+	// Lambda measures the JSON of the whole map (lambdaenv); the seed
+	// Lambda checks its value against this budget the same way.
+	budget := seedspec.Budget(WorstCase(props.OtherEnv))
+	if budget <= lambdaenv.Added(env, "") {
+		panic(fmt.Sprintf("jwksseed %s: the authorizer's other variables already take %d of Lambda's %d bytes (%d kept free): nothing is left for %s",
+			id, lambdaenv.Size(WorstCase(props.OtherEnv)), lambdaenv.Limit, seedspec.Margin, env))
 	}
 
 	c := constructs.NewConstruct(scope, &id)
@@ -109,7 +121,8 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 			seedspec.PropEnv:      env,
 			seedspec.PropMaxBytes: strconv.Itoa(budget),
 		},
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		RemovalPolicy:  awscdk.RemovalPolicy_DESTROY,
+		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
 	})
 	return &Seed{Construct: c, Lambda: fn, Resource: res, Env: env, Value: res.GetAttString(jsii.String(attr)), MaxBytes: budget}
 }

@@ -60,10 +60,15 @@ import (
 const Package = golambda.ModulePath + "/lambdas/authorizer"
 
 // TokenRegex is what API Gateway checks a REST request's Authorization header
-// against before it calls the authorizer: "Bearer " and three base64url
-// segments; anything else is refused (401) without a Lambda call. (The common
-// "^Bearer [-0-9a-zA-z\.]*$" lets punctuation through via A-z.)
-const TokenRegex = `^Bearer [-_0-9A-Za-z]+\.[-_0-9A-Za-z]+\.[-_0-9A-Za-z]+$`
+// against before it calls the authorizer: the Bearer scheme, one space and
+// three base64url segments; anything else is refused (401) without a Lambda
+// call. The scheme is case-insensitive (RFC 6750 section 2.1, RFC 7235
+// section 2.1: "bearer" and "BEARER" are the same scheme), spelled with
+// character classes because API Gateway documents no regex flags; everything
+// else stays strict. (The common "^Bearer [-0-9a-zA-z\.]*$" lets punctuation
+// through via A-z.)
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-use-lambda-authorizer.html
+const TokenRegex = `^[Bb][Ee][Aa][Rr][Ee][Rr] [-_0-9A-Za-z]+\.[-_0-9A-Za-z]+\.[-_0-9A-Za-z]+$`
 
 // MaxResultTTL is API Gateway's limit for the authorizer result cache, in
 // seconds, for REST and HTTP APIs alike.

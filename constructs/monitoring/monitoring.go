@@ -1,5 +1,5 @@
 // Package monitoring gives operators alarms and a dashboard on day one:
-// 5xx rates of both APIs, authorizer errors, Lambda and DynamoDB throttles,
+// 5xx rates of both APIs, authorizer faults, Lambda and DynamoDB throttles,
 // and the functions' own EMF metrics: authorizer decisions (with an alarm on
 // a spike of denials), token cache hits, JWKS fetches, pets created, PetStore
 // client and server errors.
@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -32,10 +33,12 @@ type Props struct {
 	// HTTPAPI and RESTAPI to watch. Required.
 	HTTPAPI awsapigatewayv2.IHttpApi
 	RESTAPI awsapigateway.RestApi
-	// Authorizer is the REST TOKEN authorizer: any error is a fault (500).
-	// Default: none - the REST API uses API Gateway's native JWT authorizer,
-	// so there are no authorizer alarms and widgets (its denials are the
-	// REST API's 4xx).
+	// Authorizer is the REST TOKEN authorizer, whose invocations and duration
+	// are graphed. Its faults are its own EMF Fault metric, never Lambda's
+	// Errors: it refuses every bad token with a function error
+	// ("Unauthorized", a 401), which Lambda counts in Errors. Default: none -
+	// the REST API uses API Gateway's native JWT authorizer, so there are no
+	// authorizer alarms and widgets (its denials are the REST API's 4xx).
 	Authorizer awslambda.IFunction
 	// Functions whose throttles alarm, by name. Default: none.
 	Functions map[string]awslambda.IFunction
@@ -53,6 +56,10 @@ type Props struct {
 	DenialSpikeThreshold float64
 	// DenialSpikePeriod is the window the denials are summed over. Default: 5 minutes.
 	DenialSpikePeriod awscdk.Duration
+	// AlarmNamePrefix starts every alarm's name (<prefix><alarm id>); the
+	// topic's publish grant to CloudWatch covers these alarms only. Default:
+	// "<stack name>-<construct id>-", unique per construct in a region.
+	AlarmNamePrefix string
 }
 
 // Monitoring exposes what New made.
@@ -83,6 +90,9 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	if p.DenialSpikePeriod == nil {
 		p.DenialSpikePeriod = fiveMinutes
 	}
+	if p.AlarmNamePrefix == "" {
+		p.AlarmNamePrefix = *awscdk.Stack_Of(scope).StackName() + "-" + id + "-"
+	}
 	c := constructs.NewConstruct(scope, &id)
 	m := &Monitoring{Construct: c}
 
@@ -107,6 +117,7 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 
 	alarm := func(alarmID, desc string, metric awscloudwatch.IMetric, threshold float64) {
 		a := awscloudwatch.NewAlarm(c, jsii.String(alarmID), &awscloudwatch.AlarmProps{
+			AlarmName:          jsii.String(p.AlarmNamePrefix + alarmID),
 			Metric:             metric,
 			Threshold:          jsii.Number(threshold),
 			EvaluationPeriods:  jsii.Number(1),
@@ -118,9 +129,6 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	}
 	alarm("HttpApi5xxRate", fmt.Sprintf("HTTP API: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), httpRate, p.ErrorRatePercent)
 	alarm("RestApi5xxRate", fmt.Sprintf("REST PetStore: %.0f%% or more of requests answered 5xx over 5 minutes", p.ErrorRatePercent), restRate, p.ErrorRatePercent)
-	if p.Authorizer != nil {
-		alarm("AuthorizerErrors", "TOKEN authorizer faults (JWKS unreachable or bad configuration): callers get 500", p.Authorizer.MetricErrors(sum), 1)
-	}
 	emfSum := func(name string, period awscdk.Duration) awscloudwatch.Metric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace: jsii.String(p.MetricsNamespace), MetricName: jsii.String(name),
@@ -128,6 +136,13 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 		})
 	}
 	if p.Authorizer != nil {
+		// Not AWS/Lambda Errors: Lambda counts every function error there, and
+		// the authorizer answers each bad or expired token with one
+		// ("Unauthorized"), so Errors rises with normal clients. A crash or a
+		// timeout shows in the REST 5xx rate (API Gateway answers 500).
+		// https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+		alarm("AuthorizerFaults", "TOKEN authorizer faults (JWKS unreachable or bad configuration), from its Fault metric: callers get 500; see Faults by reason on the dashboard",
+			emfSum(metrics.Fault, fiveMinutes), 1)
 		alarm("AuthorizerDenialSpike", fmt.Sprintf("TOKEN authorizer denied %.0f or more tokens in %s (someone trying tokens?): see Deny by Reason on the dashboard",
 			p.DenialSpikeThreshold, *p.DenialSpikePeriod.ToHumanString()), emfSum(metrics.Deny, p.DenialSpikePeriod), p.DenialSpikeThreshold)
 	}
@@ -159,6 +174,24 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 
 	if p.AlarmEmail != "" {
 		m.Topic = awssns.NewTopic(c, jsii.String("AlarmTopic"), &awssns.TopicProps{EnforceSSL: jsii.Bool(true)})
+		// The TLS-only policy becomes the topic's access policy and replaces
+		// SNS's default one, so CloudWatch may publish only if allowed here:
+		// this stack's alarms, in this account.
+		// https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger
+		stack := awscdk.Stack_Of(c)
+		m.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AllowThisStacksAlarmsToPublish"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("sns:Publish"),
+			Resources:  &[]*string{m.Topic.TopicArn()},
+			Conditions: &map[string]any{
+				"ArnLike": map[string]any{"aws:SourceArn": stack.FormatArn(&awscdk.ArnComponents{
+					Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+					ResourceName: jsii.String(p.AlarmNamePrefix + "*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+				})},
+				"StringEquals": map[string]any{"aws:SourceAccount": stack.Account()},
+			},
+		}))
 		m.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
 		for _, a := range m.Alarms {
 			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(m.Topic))
@@ -189,7 +222,7 @@ func New(scope constructs.Construct, id string, props *Props) *Monitoring {
 	if p.Authorizer != nil {
 		rows = append(rows,
 			&[]awscloudwatch.IWidget{latency,
-				graph("Authorizer", p.Authorizer.MetricInvocations(sum), p.Authorizer.MetricErrors(sum), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
+				graph("Authorizer", p.Authorizer.MetricInvocations(sum), emfSum(metrics.Fault, fiveMinutes), p.Authorizer.MetricDuration(&awscloudwatch.MetricOptions{Statistic: jsii.String("p90")}))},
 			&[]awscloudwatch.IWidget{throttles,
 				graph("Authorizer decisions", emfSum(metrics.Allow, fiveMinutes), emfSum(metrics.Deny, fiveMinutes), emfSum(metrics.Fault, fiveMinutes))},
 			&[]awscloudwatch.IWidget{graph("Denials and faults by reason", byReason(metrics.Deny), byReason(metrics.Fault)),

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/secure-api-go/apigw-jwt/internal/cors"
 )
 
 // Props configure the API.
@@ -32,6 +34,9 @@ type Props struct {
 	ThrottleRate, ThrottleBurst float64
 	// AccessLogs receives JSON access logs. Required.
 	AccessLogs awslogs.ILogGroup
+	// ExecutionLogRetention of the stage's execution log group, which the
+	// construct creates under the name API Gateway writes to. Default: one month.
+	ExecutionLogRetention awslogs.RetentionDays
 	// CorsOrigins allowed; empty means CORS stays closed. Default: none.
 	CorsOrigins []string
 	// LandingPage is the HTML of GET /. Default: a short page naming the routes.
@@ -53,6 +58,11 @@ type RestAPI struct {
 	JWTAuthorizer awsapigateway.CfnAuthorizer
 	Validator     awsapigateway.RequestValidator
 	NewPet        awsapigateway.Model
+	// ExecutionLogs is API-Gateway-Execution-Logs_<restApiId>/<stage>.
+	ExecutionLogs awslogs.LogGroup
+	// Landing is the public GET /; Guarded are the methods behind the authorizer.
+	Landing awsapigateway.Method
+	Guarded []awsapigateway.Method
 	// URL of the stage, without a trailing slash: https://<id>.execute-api.<region>.<suffix>/<stage>.
 	URL *string
 }
@@ -72,6 +82,14 @@ const AccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identi
 // validation string goes inside quotes (API Gateway escapes its quotes, e.g.
 // "[object has missing required properties ([\"price\"])]").
 const BadRequestBodyTemplate = `{"message":$context.error.messageString,"validationErrors":"$context.error.validationErrorString"}`
+
+// DefaultErrorTemplate is API Gateway's own body of its error responses,
+// kept when DEFAULT_4XX and DEFAULT_5XX are customised for their headers.
+const DefaultErrorTemplate = `{"message":$context.error.messageString}`
+
+// ExecutionLogGroupPrefix starts the name of the log group API Gateway writes
+// a stage's execution logs to: <prefix><restApiId>/<stage>.
+const ExecutionLogGroupPrefix = "API-Gateway-Execution-Logs_"
 
 const defaultLanding = `<!doctype html><html><head><title>PetStore</title></head><body><h1>PetStore</h1>` +
 	`<p>Send a bearer token to GET /pets, POST /pets and GET /pets/{petId}.</p></body></html>`
@@ -97,6 +115,10 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	if p.LandingPage == "" {
 		p.LandingPage = defaultLanding
 	}
+	if p.ExecutionLogRetention == "" {
+		p.ExecutionLogRetention = awslogs.RetentionDays_ONE_MONTH
+	}
+	origins := cors.New(p.CorsOrigins)
 
 	c := constructs.NewConstruct(scope, &id)
 	apiProps := &awsapigateway.RestApiProps{
@@ -119,17 +141,31 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 	if !p.ExistingCloudWatchRole {
 		apiProps.CloudWatchRoleRemovalPolicy = awscdk.RemovalPolicy_RETAIN
 	}
-	if len(p.CorsOrigins) > 0 {
+	if origins.Enabled() {
+		// API Gateway answers the preflight (a mock OPTIONS method); the
+		// actual responses carry the headers from the PetStore Lambda
+		// (cors.Policy) and from the gateway responses below.
 		apiProps.DefaultCorsPreflightOptions = &awsapigateway.CorsOptions{
 			AllowOrigins: jsii.Strings(p.CorsOrigins...),
-			AllowMethods: jsii.Strings("GET", "POST"),
-			AllowHeaders: jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
+			AllowMethods: jsii.Strings(cors.AllowMethods...),
+			AllowHeaders: jsii.Strings(cors.AllowHeaders...),
 		}
 	}
 	api := awsapigateway.NewRestApi(c, jsii.String("Api"), apiProps)
 	// The CDK adds an output "<id>Endpoint<hash>" with the stage URL and a
 	// trailing slash; callers expose URL (no trailing slash) instead.
 	api.Node().TryRemoveChild(jsii.String("Endpoint"))
+
+	// Execution logging (LoggingLevel ERROR) makes API Gateway create
+	// API-Gateway-Execution-Logs_{rest-api-id}/{stage_name} itself, with no
+	// retention, and cdk destroy would leave it behind. Created here first
+	// (the stage depends on it), it has the stack's retention and removal
+	// policy. https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-execution-logging.html
+	execLogs := awslogs.NewLogGroup(c, jsii.String("ExecutionLogs"), &awslogs.LogGroupProps{
+		LogGroupName: awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String(ExecutionLogGroupPrefix), api.RestApiId(), jsii.String("/" + p.StageName)}),
+		Retention:    p.ExecutionLogRetention,
+	})
+	api.DeploymentStage().Node().AddDependency(execLogs)
 
 	authorizer := p.Authorizer
 	var jwtAuthorizer awsapigateway.CfnAuthorizer
@@ -156,14 +192,37 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		},
 	})
 
+	// Errors API Gateway answers itself (401 from the authorizer, 403, 429,
+	// 5xx, a body the model refuses) carry the CORS headers too, or a browser
+	// sees a CORS failure instead of the status. DEFAULT_4XX and DEFAULT_5XX
+	// cover every response type not customised; a customised type needs its
+	// own. A gateway response maps static values or request values copied
+	// unchecked, so it gets Access-Control-Allow-Origin only when one value
+	// is right for every caller: "*" or a single origin (cors.Policy.Static).
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-gateway-response-using-the-console.html
+	var errHeaders *map[string]*string
+	if v, ok := origins.Static(); ok {
+		errHeaders = &map[string]*string{cors.AllowOrigin: jsii.String("'" + v + "'")}
+		for _, d := range []struct {
+			id  string
+			typ awsapigateway.ResponseType
+		}{{"Default4xx", awsapigateway.ResponseType_DEFAULT_4XX()}, {"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX()}} {
+			api.AddGatewayResponse(jsii.String(d.id), &awsapigateway.GatewayResponseOptions{
+				Type:            d.typ,
+				ResponseHeaders: errHeaders,
+				Templates:       &map[string]*string{"application/json": jsii.String(DefaultErrorTemplate)},
+			})
+		}
+	}
 	api.AddGatewayResponse(jsii.String("BadRequestBody"), &awsapigateway.GatewayResponseOptions{
-		Type:       awsapigateway.ResponseType_BAD_REQUEST_BODY(),
-		StatusCode: jsii.String("400"),
-		Templates:  &map[string]*string{"application/json": jsii.String(BadRequestBodyTemplate)},
+		Type:            awsapigateway.ResponseType_BAD_REQUEST_BODY(),
+		StatusCode:      jsii.String("400"),
+		ResponseHeaders: errHeaders,
+		Templates:       &map[string]*string{"application/json": jsii.String(BadRequestBodyTemplate)},
 	})
 
 	// GET / is public: a mock integration, no Lambda.
-	api.Root().AddMethod(jsii.String("GET"), awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
+	landing := api.Root().AddMethod(jsii.String("GET"), awsapigateway.NewMockIntegration(&awsapigateway.IntegrationOptions{
 		PassthroughBehavior: awsapigateway.PassthroughBehavior_NEVER,
 		RequestTemplates:    &map[string]*string{"application/json": jsii.String(`{"statusCode": 200}`)},
 		IntegrationResponses: &[]*awsapigateway.IntegrationResponse{{
@@ -192,24 +251,25 @@ func New(scope constructs.Construct, id string, props *Props) *RestAPI {
 		// The authorization type is the authorizer's own (CUSTOM for a Lambda authorizer).
 		return &awsapigateway.MethodOptions{Authorizer: authorizer, OperationName: jsii.String(op)}
 	}
-	var methods []awsapigateway.Method
 	pets := api.Root().AddResource(jsii.String("pets"), nil)
-	methods = append(methods, pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets")))
+	list := pets.AddMethod(jsii.String("GET"), integration, guarded("ListPets"))
 	post := guarded("CreatePet")
 	post.RequestValidator = validator
 	post.RequestModels = &map[string]awsapigateway.IModel{"application/json": newPet}
-	methods = append(methods, pets.AddMethod(jsii.String("POST"), integration, post))
+	create := pets.AddMethod(jsii.String("POST"), integration, post)
 	pet := pets.AddResource(jsii.String("{petId}"), nil)
 	get := guarded("GetPet")
 	get.RequestParameters = &map[string]*bool{"method.request.path.petId": jsii.Bool(true)}
-	methods = append(methods, pet.AddMethod(jsii.String("GET"), integration, get))
+	read := pet.AddMethod(jsii.String("GET"), integration, get)
+	guardedMethods := []awsapigateway.Method{list, create, read}
 	if p.JWT != nil {
-		p.JWT.attach(id, api, jwtAuthorizer, methods)
+		p.JWT.attach(id, api, jwtAuthorizer, guardedMethods)
 	}
 
 	url := awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://"), api.RestApiId(), jsii.String(".execute-api."), awscdk.Aws_REGION(),
 		jsii.String("."), awscdk.Aws_URL_SUFFIX(), jsii.String("/"), api.DeploymentStage().StageName(),
 	})
-	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, JWTAuthorizer: jwtAuthorizer, Validator: validator, NewPet: newPet, URL: url}
+	return &RestAPI{Construct: c, Api: api, Authorizer: authorizer, JWTAuthorizer: jwtAuthorizer, Validator: validator, NewPet: newPet, URL: url,
+		ExecutionLogs: execLogs, Landing: landing, Guarded: guardedMethods}
 }

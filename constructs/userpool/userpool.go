@@ -131,6 +131,10 @@ func plan(s string) string {
 	return s
 }
 
+// IssuerType is the pool's issuer configuration: the iss of its tokens is
+// its ProviderURL, https://cognito-idp.<region>.amazonaws.com/<poolId>.
+const IssuerType = "ORIGINAL"
+
 // TriggerVersion is the pre token generation event version a plan supports:
 // V2_0 (access and ID token) on essentials and plus, V1_0 (ID token only) on lite.
 func TriggerVersion(featurePlan string) awscognito.LambdaVersion {
@@ -196,6 +200,18 @@ func New(scope constructs.Construct, id string, props *Props) *UserPool {
 		poolProps.StandardThreatProtectionMode = awscognito.StandardThreatProtectionMode_FULL_FUNCTION
 	}
 	pool := awscognito.NewUserPool(c, jsii.String("Pool"), poolProps)
+	// Pin the issuer form the tokens carry, rather than take the service's
+	// default: ORIGINAL issues iss https://cognito-idp.<region>.amazonaws.com/<poolId>,
+	// the pool's ProviderURL attribute (Issuer), which both authorizers
+	// trust; UPDATED would issue https://issuer-cognito-idp.<region>.amazonaws.com/<poolId>
+	// and every token would fail their exact iss match.
+	// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_IssuerConfigurationType.html
+	// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-cognito-userpool-issuerconfiguration.html
+	cfnPool := pool.Node().DefaultChild().(awscognito.CfnUserPool)
+	cfnPool.SetIssuerConfiguration(&awscognito.CfnUserPool_IssuerConfigurationProperty{Type: jsii.String(IssuerType)})
+	// cfn-lint's pinned resource schema predates the property (E3002,
+	// "additional property"): silenced on this resource only.
+	cfnPool.AddMetadata(jsii.String("cfn-lint"), map[string]any{"config": map[string]any{"ignore_checks": []string{"E3002"}}})
 	if p.PreTokenGeneration != nil {
 		pool.AddTrigger(awscognito.UserPoolOperation_PRE_TOKEN_GENERATION_CONFIG(), p.PreTokenGeneration, TriggerVersion(p.FeaturePlan))
 	}

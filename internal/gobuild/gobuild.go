@@ -37,10 +37,51 @@ type Options struct {
 	GOARCH string
 }
 
-// Flags are the build flags every Lambda gets: no RPC shim (custom runtime),
-// paths stripped and VCS stamping off so identical code gives identical bytes,
-// symbols stripped for a smaller cold-start download.
-var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w"}
+// Flags are the build flags every Lambda gets: no RPC shim (custom runtime);
+// for identical bytes from identical code wherever it is built, file paths
+// stripped (-trimpath), no VCS stamp and an empty build id; symbols stripped
+// for a smaller cold-start download.
+var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid="}
+
+// Env is the build environment besides GOOS and GOARCH: no cgo, the module
+// graph as go.sum has it, no experiments, the baseline instruction set, and
+// the Go release of the module's toolchain line (see Toolchain), so the
+// machine's own Go version or settings do not change the bytes.
+func Env(toolchain, goarch string) []string {
+	env := []string{"CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOEXPERIMENT=", "GOTOOLCHAIN=" + toolchain}
+	switch goarch {
+	case "arm64":
+		env = append(env, "GOARM64=v8.0")
+	case "amd64":
+		env = append(env, "GOAMD64=v1")
+	}
+	return env
+}
+
+// Toolchain is the Go release the module's Lambdas are built with: go.mod's
+// toolchain line, else its go line when that names a release (go 1.26.0).
+// GOTOOLCHAIN set to it makes the go command use exactly that release,
+// fetching it through the module proxy if the installed one differs.
+func Toolchain(moduleRoot string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	var goLine string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "toolchain" {
+			return f[1], nil
+		}
+		if len(f) == 2 && f[0] == "go" {
+			goLine = f[1]
+		}
+	}
+	if strings.Count(goLine, ".") == 2 {
+		return "go" + goLine, nil
+	}
+	return "", fmt.Errorf("%s/go.mod has no toolchain line and its go line %q names no release: add e.g. `toolchain go1.26.8` so every machine builds the Lambdas with the same Go", moduleRoot, goLine)
+}
 
 // Build runs `go build` and returns the path of the bootstrap it wrote.
 func Build(o Options) (string, error) {
@@ -57,12 +98,20 @@ func Build(o Options) (string, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBuild, err)
 	}
+	root, err := ModuleRoot(dirOrCwd(o.Dir))
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBuild, err)
+	}
+	toolchain, err := Toolchain(root)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBuild, err)
+	}
 	out := filepath.Join(o.OutDir, "bootstrap")
 	args := append([]string{"build"}, Flags...)
 	args = append(args, "-o", out, o.Package)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch, "GOFLAGS=-mod=readonly")
+	cmd.Env = append(append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch), Env(toolchain, goarch)...)
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
@@ -70,6 +119,13 @@ func Build(o Options) (string, error) {
 		return "", fmt.Errorf("%w: go %s (GOOS=%s GOARCH=%s): %v\n%s", ErrBuild, strings.Join(args, " "), goos, goarch, err, stderr.String())
 	}
 	return out, nil
+}
+
+func dirOrCwd(dir string) string {
+	if dir == "" {
+		return "."
+	}
+	return dir
 }
 
 // FileHash returns the hex SHA-256 of a file's bytes.

@@ -34,3 +34,11 @@ func Size(env map[string]string) int {
 
 // Fits reports whether env is within Limit.
 func Fits(env map[string]string) bool { return Size(env) <= Limit }
+
+// Added is how many bytes setting name to value adds to the measure of an
+// environment that holds at least one other variable: `,"name":"value"`,
+// escapes included. Size(env) + Added(k, v) = Size(env with k=v) for a
+// non-empty env without k.
+func Added(name, value string) int {
+	return Size(map[string]string{name: value}) - len("{}") + len(",")
+}

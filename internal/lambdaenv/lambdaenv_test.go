@@ -38,3 +38,13 @@ func TestFitsAtTheLimit(t *testing.T) {
 		t.Fatalf("Size = %d fits, want refused", Size(over))
 	}
 }
+
+func TestAdded(t *testing.T) {
+	base := map[string]string{"A": "b"}
+	for _, v := range []string{"", "plain", `{"keys":[{"kid":"k"}]}`, "<&>\\"} {
+		with := map[string]string{"A": "b", "SEED": v}
+		if got, want := Size(base)+Added("SEED", v), Size(with); got != want {
+			t.Errorf("Size + Added(%q) = %d, want Size of the whole map %d", v, got, want)
+		}
+	}
+}

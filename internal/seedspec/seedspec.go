@@ -4,7 +4,11 @@
 // It has no dependencies, so the infra, the Lambda and the local run share it.
 package seedspec
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
+)
 
 // ResourceType is the CloudFormation type of the seed custom resource.
 const ResourceType = "Custom::JwksSeed"
@@ -15,8 +19,9 @@ const (
 	PropIssuers = "Issuers"
 	// PropEnv names the authorizer variable the result fills: EnvJWKS or EnvIssuers.
 	PropEnv = "Env"
-	// PropMaxBytes is what that variable (name plus value) may take of the
-	// authorizer's 4 KB environment, the other variables already counted.
+	// PropMaxBytes is how many bytes that variable may add to the authorizer's
+	// environment as Lambda measures it (lambdaenv.Added: `,"NAME":"value"`
+	// with JSON escapes): Budget of the other variables.
 	PropMaxBytes = "MaxBytes"
 )
 
@@ -38,9 +43,19 @@ const (
 	AttrKeyCount = "KeyCount"
 )
 
-// EnvLimit is Lambda's limit on the total size of a function's environment
-// variables (names and values), in bytes.
-const EnvLimit = 4096
+// Margin is what the budget keeps free below Lambda's limit: room for
+// a variable added later and for the guesses in the measure (an unresolved
+// CloudFormation value counted at its worst case).
+const Margin = 128
+
+// Budget is PropMaxBytes for an authorizer whose other variables are other:
+// Lambda's 4 KB limit, measured on the JSON of the whole map
+// (lambdaenv.Size), less those variables and Margin. The seeded variable
+// fits when lambdaenv.Added(name, value) <= Budget(other); a seed that does
+// not is left out.
+func Budget(other map[string]string) int {
+	return lambdaenv.Limit - Margin - lambdaenv.Size(other)
+}
 
 // Issuer is one trusted issuer: an element of the authorizer's ISSUERS and
 // of the extraIssuers context key (which has no jwks).

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/secure-api-go/apigw-jwt/internal/cors"
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/pets"
@@ -35,6 +36,7 @@ func main() {
 		// RESOURCE_SERVER names the machine scopes; see Handler.ResourceServer.
 		ResourceServer: os.Getenv("RESOURCE_SERVER"),
 		Metrics:        emf.ForNamespace(os.Getenv(metrics.EnvNamespace)),
+		CORS:           cors.Parse(os.Getenv(cors.EnvOrigins)),
 	}
 	lambda.Start(h.Handle)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/cfn"
 
+	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
 )
@@ -136,15 +137,17 @@ func (h *Handler) Handle(ctx context.Context, ev cfn.Event) (string, map[string]
 		counts[i] = len(keys)
 	}
 
-	// A value fits when the variable stays within the environment budget and
-	// CloudFormation's 4096-byte limit on the whole response (where the value
-	// is a JSON string again, its quotes escaped) holds too.
+	// A value fits when what the variable adds to the authorizer's
+	// environment, measured as Lambda does (the JSON of the whole map, so
+	// every quote in the value costs its escape), stays within the budget,
+	// and CloudFormation's 4096-byte limit on the whole response (where the
+	// value is a JSON string again) holds too.
 	attr := seedspec.AttrJWKS
 	if p.env == seedspec.EnvIssuers {
 		attr = seedspec.AttrIssuers
 	}
 	fits := func(value string, keys int) (envBytes, respBytes int, ok bool) {
-		envBytes = len(p.env) + len(value)
+		envBytes = lambdaenv.Added(p.env, value)
 		respBytes = responseSize(ev, physicalID, map[string]any{attr: value, seedspec.AttrKeyCount: strconv.Itoa(keys)})
 		return envBytes, respBytes, envBytes <= p.maxBytes && respBytes <= responseLimit
 	}
@@ -245,8 +248,8 @@ func parseProps(in map[string]any) (props, error) {
 	default:
 		err = errors.New("missing")
 	}
-	if err != nil || p.maxBytes <= 0 || p.maxBytes > seedspec.EnvLimit {
-		return p, fmt.Errorf("%w: %s is %v, want a whole number of bytes from 1 to %d", ErrConfig, seedspec.PropMaxBytes, in[seedspec.PropMaxBytes], seedspec.EnvLimit)
+	if err != nil || p.maxBytes <= 0 || p.maxBytes > lambdaenv.Limit {
+		return p, fmt.Errorf("%w: %s is %v, want a whole number of bytes from 1 to %d", ErrConfig, seedspec.PropMaxBytes, in[seedspec.PropMaxBytes], lambdaenv.Limit)
 	}
 	return p, nil
 }

@@ -168,9 +168,14 @@ func (s *DynamoStore) nextID(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// Get reads one pet.
+// Get reads one pet with a strongly consistent read: a pet is read back
+// right after its create (the idempotent replay, a client following
+// Location), and an eventually consistent read may miss a write that
+// succeeded. Index queries (List) cannot be consistent, so nothing reads its
+// own write through them.
+// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html
 func (s *DynamoStore) Get(ctx context.Context, id int64) (Pet, error) {
-	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(petdata.PetPK(id))})
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.Table, Key: key(petdata.PetPK(id)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Pet{}, wrap("get pet", err)
 	}

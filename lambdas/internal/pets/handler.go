@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/secure-api-go/apigw-jwt/internal/cors"
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
@@ -32,6 +33,11 @@ type Handler struct {
 	Log            *slog.Logger
 	// Metrics receives PetsCreated, ClientErrors and ServerErrors per request. Default: none.
 	Metrics *emf.Emitter
+	// CORS is the allowed origins (env cors.EnvOrigins). With a proxy
+	// integration API Gateway adds no CORS headers: the function answers an
+	// allowed Origin itself. Default: none, no CORS headers.
+	// https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html
+	CORS cors.Policy
 }
 
 // Handle routes one REST API proxy event. Business errors are 4xx responses
@@ -39,6 +45,10 @@ type Handler struct {
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	resp := h.route(ctx, req)
 	h.record(resp)
+	origin, _ := header(req, "Origin")
+	for k, v := range h.CORS.Headers(origin) {
+		resp.Headers[k] = v
+	}
 	return resp, nil
 }
 
