@@ -65,7 +65,14 @@ func TestReadmeConstructApp(t *testing.T) {
 		}
 	}
 	write("main.go", readmeGoBlocks(t, root)[0])
-	write("go.mod", "module example.com/orders\n\ngo 1.26.0\n\n"+
+	// The Lambdas are built with the consumer's pinned Go release (its
+	// toolchain line, as gobuild.Toolchain reads it): the same as ours here,
+	// so the test needs no toolchain download.
+	toolchain, err := gobuild.Toolchain(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("go.mod", "module example.com/orders\n\ngo 1.26.0\n\ntoolchain "+toolchain+"\n\n"+
 		"require github.com/secure-api-go/apigw-jwt v0.0.0-00010101000000-000000000000\n\n"+
 		"replace github.com/secure-api-go/apigw-jwt => "+root+"\n\n"+
 		"tool (\n\tgithub.com/secure-api-go/apigw-jwt/lambdas/authorizer\n\tgithub.com/secure-api-go/apigw-jwt/lambdas/jwksseed\n)\n")
