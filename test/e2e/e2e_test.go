@@ -60,7 +60,6 @@ func testLocalStack(t *testing.T, root, cdkOut string, native bool) {
 		}
 	}()
 	checkEndpointsFile(t, s)
-	checkLimits(t, ctx, root, s)
 
 	target := LocalTarget(root, s)
 	if native {
@@ -71,6 +70,7 @@ func testLocalStack(t *testing.T, root, cdkOut string, native bool) {
 	} else {
 		checkFirstTokenWithoutJWKS(t, ctx, root, s)
 	}
+	checkLimits(t, ctx, root, s)
 	var out bytes.Buffer
 	results, ok := Run(ctx, target, &out)
 	t.Log(out.String())
