@@ -60,6 +60,7 @@ const (
 	OutTableName        = "PetTableName"
 	OutAuthorizerIssuer = "AuthorizerIssuer"
 	OutMachineClientID  = "MachineClientId"
+	OutRESTAuthorizer   = "RestAuthorizer"
 )
 
 // NewStack composes identity, the HTTP API and the REST PetStore as one stack.
@@ -208,6 +209,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 	out(OutJWKSURI, "JWKS URL of the issuer", jsii.String(issuer+"/.well-known/jwks.json"))
 	out(OutAuthorizerIssuer, "Issuer the REST authorizer trusts", jsii.String(s.authIssuer))
 	out(OutHostedUILogin, "Hosted UI sign-in (authorization code grant)", s.UserPool.Domain.SignInUrl(s.UserPool.Client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])}))
+	out(OutRESTAuthorizer, "How the REST API checks tokens: lambda (our TOKEN authorizer) or jwt (API Gateway's native JWT authorizer)", jsii.String(cfg.RESTAuthorizer))
 	out(OutMachineClientID, "Machine client id (client credentials; read its secret with describe-user-pool-client)", s.UserPool.MachineClient.UserPoolClientId())
 	out(OutTokenEndpoint, "OAuth2 token endpoint", jsii.String(*s.UserPool.Domain.BaseUrl(nil)+"/oauth2/token"))
 	out(OutRegion, "Region", awscdk.Aws_REGION())

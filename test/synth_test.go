@@ -409,7 +409,7 @@ func TestOutputs(t *testing.T) {
 	outs := r.json["Outputs"].(map[string]any)
 	// Exactly these outputs: the README lists them, make smoke and make token read them.
 	want := []string{infra.OutHTTPAPIURL, infra.OutRESTAPIURL, infra.OutUserPoolID, infra.OutClientID, infra.OutMachineClientID,
-		infra.OutIssuer, infra.OutJWKSURI, infra.OutAuthorizerIssuer, infra.OutHostedUILogin, infra.OutTokenEndpoint, infra.OutRegion, infra.OutTableName}
+		infra.OutIssuer, infra.OutJWKSURI, infra.OutAuthorizerIssuer, infra.OutHostedUILogin, infra.OutTokenEndpoint, infra.OutRegion, infra.OutTableName, infra.OutRESTAuthorizer}
 	got := make([]string, 0, len(outs))
 	for k := range outs {
 		got = append(got, k)
