@@ -3,7 +3,10 @@ package jwtauth
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -34,19 +37,27 @@ type Claims struct {
 
 // timeClaim is exp, nbf or iat as written in the token. golang-jwt's
 // NumericDate also accepts a JSON string holding digits ("exp":"9999999999"),
-// which RFC 7519 section 2 does not; timeClaim refuses anything but a JSON
-// number, null included (encoding/json calls UnmarshalJSON for null too).
+// which RFC 7519 section 2 does not, and converts any float to int64
+// seconds, so 1e19 wraps to a date before year 0 and passes as "long ago".
+// timeClaim refuses anything but a JSON number (null included: encoding/json
+// calls UnmarshalJSON for null too), and a number outside 0..MaxNumericDate,
+// before any conversion.
 type timeClaim struct{ date *jwt.NumericDate }
+
+// MaxNumericDate bounds exp, nbf and iat: 10^11 seconds is year 5138, far
+// beyond any real token and far inside int64 nanoseconds' range of time.Time.
+const MaxNumericDate = 1e11
 
 func (t *timeClaim) UnmarshalJSON(b []byte) error {
 	if !isJSONNumber(b) {
 		return fmt.Errorf("%w: exp, nbf or iat is %s", ErrClaimType, Clip(string(b)))
 	}
-	d := new(jwt.NumericDate)
-	if err := d.UnmarshalJSON(b); err != nil {
-		return err
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < 0 || f > MaxNumericDate {
+		return fmt.Errorf("%w: exp, nbf or iat is %s: want seconds since 1970 from 0 to %.0f", ErrTimeRange, Clip(string(b)), float64(MaxNumericDate))
 	}
-	t.date = d
+	sec, frac := math.Modf(f)
+	t.date = jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
 	return nil
 }
 
@@ -59,6 +70,36 @@ func (t timeClaim) MarshalJSON() ([]byte, error) {
 
 func isJSONNumber(raw []byte) bool {
 	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
+}
+
+// UnmarshalJSON reads the claims by their exact names. encoding/json's
+// struct decoding matches names case-insensitively, so a custom "Username"
+// after "username" would overwrite it; a map keeps every name as written.
+// checkPayload has already refused a repeated known claim.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	fields := []struct {
+		name string
+		dst  any
+	}{
+		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"aud", &c.Audience}, {"jti", &c.ID},
+		{"exp", &c.Exp}, {"nbf", &c.Nbf}, {"iat", &c.Iat},
+		{"client_id", &c.ClientID}, {"token_use", &c.TokenUse}, {"scope", &c.Scope}, {"scp", &c.Scp},
+		{"username", &c.Username}, {"cognito:username", &c.CognitoUsername},
+	}
+	for _, f := range fields {
+		v, ok := m[f.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return fmt.Errorf("claim %q: %w", f.name, err)
+		}
+	}
+	return nil
 }
 
 // GetExpirationTime, GetNotBefore and GetIssuedAt give golang-jwt's

@@ -19,6 +19,9 @@ var (
 	ErrExpired      = errors.New("token expired")
 	ErrNotYetValid  = errors.New("token not valid yet")
 	ErrClaimType    = errors.New("time claim is not a JSON number")
+	ErrTimeRange    = errors.New("time claim out of range")
+	ErrTokenType    = errors.New("not an ID or access token")
+	ErrHeader       = errors.New("header parameter not accepted")
 	ErrIssuer       = errors.New("issuer not trusted")
 	ErrAudience     = errors.New("audience not accepted")
 	ErrTokenUse     = errors.New("token_use not accepted")
@@ -52,6 +55,9 @@ var reasons = []struct {
 	{ErrTooLarge, "token_too_large"},
 	{ErrCrit, "crit"},
 	{ErrClaimType, "claim_type"},
+	{ErrTimeRange, "time_range"},
+	{ErrTokenType, "token_type"},
+	{ErrHeader, "header"},
 	{ErrScope, "scope"},
 	{ErrWeakKey, "weak_key"},
 	{ErrMalformed, "malformed"},

@@ -2,47 +2,32 @@ package jwtauth
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
-// knownClaims are the claim names the verifier or the policy reads. A
-// payload spelling one of them in another case ("SCOPE", "Iss") is refused:
-// encoding/json would match it case-insensitively and read it as the claim.
+// knownClaims are the claim names the verifier or the policy reads, by
+// their exact names (RFC 7519 section 4: names are case-sensitive). A
+// payload repeating one of them is refused: a JSON decoder keeps the last,
+// an issuer that copies attacker-influenced names into its tokens must not
+// be able to smuggle in a second "scope". A case variant ("Username" next
+// to "username") is an ordinary custom claim, never read as the known one.
 var knownClaims = []string{
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti",
 	"client_id", "token_use", "scope", "scp", "username", "cognito:username",
 }
 
-// checkPayload scans the token's payload before it is decoded, because
-// encoding/json lets a repeated key overwrite the first, matches keys
-// case-insensitively, and golang-jwt's decoder ignores anything after the
-// first object: an issuer that copies attacker-influenced names into its
-// tokens must not be able to smuggle in a second "scope". It refuses a
-// repeated known claim, a case variant of one, and data after the object. It is a scanner, not a parser (no allocation on the usual
-// path): malformed JSON is left to the parser, which refuses it.
-func checkPayload(token string) error {
-	first := strings.IndexByte(token, '.')
-	if first < 0 {
-		return nil
-	}
-	seg := token[first+1:]
-	if second := strings.IndexByte(seg, '.'); second >= 0 {
-		seg = seg[:second]
-	} else {
-		return nil
-	}
-	var buf [2048]byte
-	raw := buf[:0]
-	if n := base64.RawURLEncoding.DecodedLen(len(seg)); n > len(buf) {
-		raw = make([]byte, 0, n)
-	}
-	raw, err := base64.RawURLEncoding.AppendDecode(raw, []byte(seg))
-	if err != nil {
-		return nil // the parser reports it as malformed
-	}
+// refusedClaims mark a token that is not an ID or access token: RFC 8417
+// security event tokens and OIDC back-channel logout tokens carry events.
+var refusedClaims = []string{"events"}
+
+// checkPayload scans the decoded payload before it is parsed, because a
+// JSON decoder lets a repeated key overwrite the first and golang-jwt's
+// ignores anything after the first object. It refuses a repeated known
+// claim, a refused claim, and data after the object. It is a scanner, not a
+// parser (no allocation on the usual path): malformed JSON is left to the
+// parser, which refuses it.
+func checkPayload(raw []byte) error {
 	var seen uint32 // bit i: knownClaims[i] was read
 	depth, expectKey := 0, false
 	for i := 0; i < len(raw); i++ {
@@ -93,17 +78,19 @@ func checkPayload(token string) error {
 	return nil
 }
 
-// checkClaimName refuses a second occurrence of a known claim and a case
-// variant of one. Other names are not tracked: Claims never reads them, so
+// checkClaimName refuses a second occurrence of a known claim and any
+// refused claim. Other names are not tracked: Claims never reads them, so
 // their repeats change nothing, and tracking them would cost O(n^2) before
 // the signature is checked.
 func checkClaimName(seen *uint32, key []byte) error {
-	for i, k := range knownClaims {
-		if !bytes.EqualFold(key, []byte(k)) {
-			continue
+	for _, k := range refusedClaims {
+		if string(key) == k {
+			return fmt.Errorf("%w: claim %q marks a security event or logout token", ErrTokenType, k)
 		}
+	}
+	for i, k := range knownClaims {
 		if string(key) != k {
-			return fmt.Errorf("%w: claim %q is a case variant of %q", ErrClaims, Clip(string(key)), k)
+			continue
 		}
 		if *seen&(1<<i) != 0 {
 			return fmt.Errorf("%w: claim %q appears twice", ErrClaims, k)

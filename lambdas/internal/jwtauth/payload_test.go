@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 )
@@ -48,13 +47,10 @@ func TestPayloadIsStrict(t *testing.T) {
 		{"a repeated unknown claim (never read)", `{` + base + `,"x":1,"x":2}`, nil},
 		{"scope twice", `{` + base + `,"scope":"regular-x","scope":"admin-x"}`, ErrClaims},
 		{"escaped repeat", `{` + base + `,"scope":"regular-x","\u0073cope":"admin-x"}`, ErrClaims},
-		{"SCOPE for scope", `{` + base + `,"SCOPE":"admin-x"}`, ErrClaims},
-		{"Iss beside iss", `{` + base + `,"Iss":"https://evil.example.com"}`, ErrClaims},
-		{"Client_Id", `{` + base + `,"Client_Id":"other"}`, ErrClaims},
+		{"events (a logout or security event token)", `{` + base + `,"events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`, ErrTokenType},
 		{"repeat in a nested object (not read)", `{` + base + `,"ext":{"a":1,"a":2}}`, nil},
 		{"comma inside strings and arrays", `{` + base + `,"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"regular-x"}`, nil},
-		{"escaped scope, then SCOPE", `{` + base + `,"sc\u006fpe":"regular-x","SCOPE":"admin-x"}`, ErrClaims},
-		{"long-s variant folded as encoding/json does", `{` + base + `,"\u017fcope":"admin-x"}`, ErrClaims},
+		{"escaped scope, then scope", `{` + base + `,"sc\u006fpe":"regular-x","scope":"admin-x"}`, ErrClaims},
 		{"data after the object", `{` + base + `}{"scope":"admin-x"}`, ErrClaims},
 		{"scope string with a tab", `{` + base + `,"scope":"regular-x\tadmin-x"}`, ErrScope},
 		{"scope string with a no-break space", `{` + base + `,"scope":"regular-x\u00a0admin-x"}`, ErrScope},
@@ -102,17 +98,17 @@ func topLevelKeys(raw []byte) (keys []string, ok bool) {
 
 // FuzzCheckPayload: the scanner never panics, and whenever it accepts a
 // payload that is one JSON object, that object repeats no known claim and
-// has no case variant of one - checked against encoding/json's tokenizer.
+// holds no refused one - checked against encoding/json's tokenizer.
 func FuzzCheckPayload(f *testing.F) {
 	for _, seed := range []string{
 		`{"iss":"x","scope":"a b"}`, `{"scope":"a","scope":"b"}`, `{"SCOPE":"a"}`, `{"a":{"a":1,"a":2}}`,
 		`{"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"r"}`, `{"\u017fcope":"x"}`, `{"a":1}{"b":2}`, `{"a":"\\"}`, `[]`, `{`,
+		`{"events":{}}`, `{"ev\u0065nts":1}`, `{"Events":1,"Scope":"a","scope":"b"}`,
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		enc := base64.RawURLEncoding
-		err := checkPayload("e30." + enc.EncodeToString([]byte(payload)) + ".sig")
+		err := checkPayload([]byte(payload))
 		keys, ok := topLevelKeys([]byte(payload))
 		if err != nil || !ok {
 			return
@@ -123,10 +119,8 @@ func FuzzCheckPayload(f *testing.F) {
 					t.Fatalf("accepted %q with %q twice", payload, k)
 				}
 			}
-			for _, known := range knownClaims {
-				if k != known && strings.EqualFold(k, known) {
-					t.Fatalf("accepted %q with %q for %q", payload, k, known)
-				}
+			if slices.Contains(refusedClaims, k) {
+				t.Fatalf("accepted %q with the refused claim %q", payload, k)
 			}
 		}
 	})

@@ -68,6 +68,7 @@ func New(cfg Config) (*Verifier, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(cfg.Now),
+		jwt.WithStrictDecoding(), // checkSyntax has refused what it would; kept as a second line
 	)
 	v := &Verifier{cfg: cfg, parser: parser, issuers: map[string]*issuer{}, cache: newTokenCache(cfg.CacheSize)}
 	for _, is := range cfg.issuers() {
@@ -104,7 +105,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return c, nil
 	}
 
-	if err := checkPayload(token); err != nil {
+	if err := checkSyntax(token); err != nil {
 		return nil, err
 	}
 	claims := &Claims{}
@@ -168,7 +169,7 @@ func (is *issuer) checkAudience(c *Claims) error {
 }
 
 // ours are the sentinels keyFor and Claims return; golang-jwt wraps them.
-var ours = []error{ErrKeySource, ErrNoKeyID, ErrUnknownKey, ErrWeakKey, ErrCrit, ErrIssuer, ErrClaimType, ErrScope, ErrClaims}
+var ours = []error{ErrKeySource, ErrNoKeyID, ErrUnknownKey, ErrWeakKey, ErrCrit, ErrIssuer, ErrClaimType, ErrTimeRange, ErrScope, ErrClaims}
 
 func (v *Verifier) classify(tok *jwt.Token, err error) error {
 	for _, o := range ours {
@@ -200,17 +201,12 @@ func (v *Verifier) classify(tok *jwt.Token, err error) error {
 	return fmt.Errorf("%w: %v", ErrInvalidToken, err)
 }
 
-// keyFor refuses a crit header (RFC 7515 section 4.1.11: this verifier
-// understands no extension, and golang-jwt ignores crit), selects the issuer
-// by the unverified iss (exact match; an unknown one costs no request), and
+// keyFor selects the issuer by the unverified iss (exact match; an unknown one costs no request), and
 // picks that issuer's key by kid only: jwk, jku and x5u headers are never
 // used. It reports the key-set generation the key came from; stable is false
 // when the set changed during the lookup, and then the result is not cached.
 func (v *Verifier) keyFor(ctx context.Context, sel **issuer, gen *uint64, stable *bool) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
-		if crit, ok := t.Header["crit"]; ok {
-			return nil, fmt.Errorf("%w: %s", ErrCrit, Clip(fmt.Sprint(crit)))
-		}
 		iss := t.Claims.(*Claims).Issuer
 		if iss == "" {
 			return nil, fmt.Errorf("%w: iss is missing", ErrClaims)

@@ -10,7 +10,8 @@ import (
 // FuzzAuthorizationHeader feeds arbitrary Authorization values through the
 // whole handler with a real verifier. Nothing an attacker can type without the
 // IdP's private key may be allowed, and every refusal must be exactly
-// "Unauthorized" (never a panic, never a fault).
+// "Unauthorized" (never a panic, never a fault). The seeds include the
+// spellings a lenient decoder would accept: CR/LF, padding, spare bits.
 func FuzzAuthorizationHeader(f *testing.F) {
 	fx := newFixture(f)
 	fx.h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -19,6 +20,8 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		"Bearer eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2ln",
 		"Bearer a.b.c", "Bearer ..", "Bearer a.b.c.d", "bearer x", "Basic dXNlcg==", "Bearer  a.b.c",
 		"Bearer eyJ.eyJ.", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.AAAA", "",
+		"BEARER a.b.c", "bearer\ta.b.c", "Bearer eyJhbGciOiJSUzI1NiJ9.e30\r\n.AAAA", "Bearer eyJhbGciOiJSUzI1NiJ9.e30.AAB=",
+		"Bearer eyJhbGciOiJSUzI1NiIsImI2NCI6ZmFsc2V9.e30.AAAA", "Bearer eyJ0eXAiOiJsb2dvdXQrand0In0.e30.AAAA",
 	} {
 		f.Add(s)
 	}

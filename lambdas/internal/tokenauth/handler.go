@@ -89,8 +89,8 @@ func NewLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, n
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthorizerRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 	var none events.APIGatewayCustomAuthorizerResponse
 	log := h.Log.With("requestId", requestID(ctx))
-	token, ok := strings.CutPrefix(ev.AuthorizationToken, "Bearer ")
-	if !ok || token == "" {
+	token, ok := BearerToken(ev.AuthorizationToken)
+	if !ok {
 		log.Info("denied", "reason", "no_bearer")
 		h.record(metrics.Deny, "no_bearer")
 		return none, ErrUnauthorized
@@ -128,6 +128,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	}
 	log.Info("allowed", "sub", jwtauth.Clip(claims.Subject), "jti", jwtauth.Clip(claims.ID), "method", jwtauth.Clip(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
 	return resp, nil
+}
+
+// BearerToken returns the token of an Authorization value "Bearer <token>".
+// The scheme is matched case-insensitively (RFC 7235 section 2.1, RFC 6750
+// section 2.1: "bearer" and "BEARER" are the same scheme); everything else
+// is strict: one space, then a non-empty token, which the verifier checks.
+func BearerToken(header string) (string, bool) {
+	const scheme = "Bearer "
+	if len(header) <= len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return "", false
+	}
+	return header[len(scheme):], true
 }
 
 // Context is what the backend sees in requestContext.authorizer: strings only.
