@@ -20,16 +20,16 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/tokenauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
+	"github.com/secure-api-go/apigw-jwt/lambdas/authz"
 )
 
 func main() {
 	eventFile := flag.String("event", "", "run once on this TOKEN authorizer event JSON file and print the result")
 	flag.Parse()
 
-	log := tokenauth.NewLogger()
-	h, err := tokenauth.NewFromEnv(os.Getenv, log)
+	log := authz.NewLogger()
+	h, err := authz.NewFromEnv(os.Getenv, log)
 	if err != nil {
 		problems := configProblems(err)
 		if *eventFile == "" {
@@ -57,14 +57,14 @@ func main() {
 func configProblems(err error) []string {
 	var out []string
 	for _, line := range strings.Split(err.Error(), "\n") {
-		if line = strings.TrimPrefix(strings.TrimSpace(line), jwtauth.ErrConfig.Error()+": "); line != "" {
+		if line = strings.TrimPrefix(strings.TrimSpace(line), jwtverify.ErrConfig.Error()+": "); line != "" {
 			out = append(out, line)
 		}
 	}
 	return out
 }
 
-func invokeOnce(h *tokenauth.Handler, path string) int {
+func invokeOnce(h *authz.Handler, path string) int {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "authorizer:", err)

@@ -1,21 +1,21 @@
-package tokenauth
+package authz
 
 import (
 	"sync"
 
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
 )
 
-// statsSource is what a Verifier offers for metrics (jwtauth.Verifier does).
-type statsSource interface{ Stats() jwtauth.Stats }
+// statsSource is what a Verifier offers for metrics (jwtverify.Verifier does).
+type statsSource interface{ Stats() jwtverify.Stats }
 
 // metricsState remembers the verifier's counters at the last line, so each
 // line carries the invocation's delta and CloudWatch's Sum is the true total.
 type metricsState struct {
 	mu   sync.Mutex
-	last jwtauth.Stats
+	last jwtverify.Stats
 }
 
 // record writes the invocation's one EMF line: the decision (Allow, Deny or

@@ -1,6 +1,6 @@
-// Package tokenauth is the REST API's TOKEN authorizer: it turns
+// Package authz is the REST API's TOKEN authorizer: it turns
 // "Bearer <jwt>" into an IAM policy, or into the error API Gateway expects.
-package tokenauth
+package authz
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/emf"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // ErrUnauthorized is the one error message API Gateway turns into 401.
@@ -26,9 +26,9 @@ var ErrUnauthorized = errors.New("Unauthorized")
 // methodArn), so the caller's token is not blamed, and nothing is allowed.
 var ErrFault = errors.New("authorizer fault")
 
-// Verifier is what the handler needs of jwtauth.Verifier.
+// Verifier is what the handler needs of jwtverify.Verifier.
 type Verifier interface {
-	Verify(ctx context.Context, token string) (*jwtauth.Claims, error)
+	Verify(ctx context.Context, token string) (*jwtverify.Claims, error)
 }
 
 // Handler verifies the token and builds the policy.
@@ -50,10 +50,10 @@ type Handler struct {
 var DefaultRules = []policy.Rule{{Method: "GET", Resource: "/{proxy+}", AnyToken: true}}
 
 // Config reads the authorizer's whole configuration from the environment:
-// jwtauth.ConfigFromEnv's variables plus SCOPE_RULES (DefaultRules when unset).
-func Config(getenv func(string) string) (jwtauth.Config, []policy.Rule, error) {
+// jwtverify.ConfigFromEnv's variables plus SCOPE_RULES (DefaultRules when unset).
+func Config(getenv func(string) string) (jwtverify.Config, []policy.Rule, error) {
 	// Every problem is reported at once, so one deploy fixes them all.
-	cfg, err := jwtauth.ConfigFromEnv(getenv)
+	cfg, err := jwtverify.ConfigFromEnv(getenv)
 	raw := getenv("SCOPE_RULES")
 	if raw == "" {
 		return cfg, DefaultRules, err
@@ -75,7 +75,7 @@ func NewFromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) 
 	if getenv("SCOPE_RULES") == "" {
 		log.Warn("configuration", "scopeRules", "SCOPE_RULES is unset: any valid token may GET, nothing else is allowed")
 	}
-	v, err := jwtauth.New(cfg)
+	v, err := jwtverify.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -97,21 +97,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	}
 	arn, err := policy.ParseMethodARN(ev.MethodArn)
 	if err != nil {
-		log.Error("fault", "reason", "bad_method_arn", "error", jwtauth.Clip(err.Error()))
+		log.Error("fault", "reason", "bad_method_arn", "error", jwtverify.Clip(err.Error()))
 		h.record(metrics.Fault, "bad_method_arn")
 		return none, ErrFault
 	}
 	claims, err := h.Verifier.Verify(ctx, token)
 	if err != nil {
-		reason := jwtauth.Reason(err)
+		reason := jwtverify.Reason(err)
 		// The error text names claims and kids, never the token itself, and is
-		// cut to jwtauth.MaxLogValue bytes: a denial never writes more than a few KB.
-		if errors.Is(err, jwtauth.ErrKeySource) {
-			log.Error("fault", "reason", reason, "error", jwtauth.Clip(err.Error()))
+		// cut to jwtverify.MaxLogValue bytes: a denial never writes more than a few KB.
+		if errors.Is(err, jwtverify.ErrKeySource) {
+			log.Error("fault", "reason", reason, "error", jwtverify.Clip(err.Error()))
 			h.record(metrics.Fault, reason)
 			return none, ErrFault
 		}
-		log.Info("denied", "reason", reason, "error", jwtauth.Clip(err.Error()))
+		log.Info("denied", "reason", reason, "error", jwtverify.Clip(err.Error()))
 		h.record(metrics.Deny, reason)
 		return none, ErrUnauthorized
 	}
@@ -126,7 +126,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayCustomAuthoriz
 	} else {
 		h.record(metrics.Allow, "")
 	}
-	log.Info("allowed", "sub", jwtauth.Clip(claims.Subject), "jti", jwtauth.Clip(claims.ID), "method", jwtauth.Clip(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
+	log.Info("allowed", "sub", jwtverify.Clip(claims.Subject), "jti", jwtverify.Clip(claims.ID), "method", jwtverify.Clip(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
 	return resp, nil
 }
 
@@ -143,7 +143,7 @@ func BearerToken(header string) (string, bool) {
 }
 
 // Context is what the backend sees in requestContext.authorizer: strings only.
-func Context(c *jwtauth.Claims, scopes []string) map[string]any {
+func Context(c *jwtverify.Claims, scopes []string) map[string]any {
 	ctx := map[string]any{"sub": c.Subject, "scope": strings.Join(scopes, " ")}
 	if c.ClientID != "" {
 		ctx["client_id"] = c.ClientID

@@ -1,4 +1,4 @@
-package tokenauth
+package authz
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package jwtauth_test
+package jwtverify_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
 	"github.com/secure-api-go/apigw-jwt/local/oauth"
 )
 
@@ -48,11 +48,11 @@ func TestMachineTokensFromTheLocalTokenEndpoint(t *testing.T) {
 	}{
 		{"machine client trusted", []string{"userapp", "machine1"}, "", nil},
 		{"access tokens required", []string{"userapp", "machine1"}, "access", nil},
-		{"only the user app client trusted", []string{"userapp"}, "", jwtauth.ErrAudience},
-		{"ID tokens required", []string{"machine1"}, "id", jwtauth.ErrTokenUse},
+		{"only the user app client trusted", []string{"userapp"}, "", jwtverify.ErrAudience},
+		{"ID tokens required", []string{"machine1"}, "id", jwtverify.ErrTokenUse},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := jwtauth.New(jwtauth.Config{Issuer: issuer, JWKSURI: idp.JWKSURI(), Audiences: tt.audiences, TokenUse: tt.tokenUse, CacheSize: -1})
+			v, err := jwtverify.New(jwtverify.Config{Issuer: issuer, JWKSURI: idp.JWKSURI(), Audiences: tt.audiences, TokenUse: tt.tokenUse, CacheSize: -1})
 			if err != nil {
 				t.Fatal(err)
 			}

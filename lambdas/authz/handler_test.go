@@ -1,4 +1,4 @@
-package tokenauth
+package authz
 
 import (
 	"bytes"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/iampolicy"
 	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/policy"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 const (
@@ -150,8 +150,8 @@ func TestHandle(t *testing.T) {
 
 type faultyVerifier struct{}
 
-func (faultyVerifier) Verify(context.Context, string) (*jwtauth.Claims, error) {
-	return nil, errors.Join(jwtauth.ErrKeySource, errors.New("connection refused"))
+func (faultyVerifier) Verify(context.Context, string) (*jwtverify.Claims, error) {
+	return nil, errors.Join(jwtverify.ErrKeySource, errors.New("connection refused"))
 }
 
 func TestJWKSFaultIsNot401(t *testing.T) {
@@ -166,7 +166,7 @@ func TestJWKSFaultIsNot401(t *testing.T) {
 }
 
 func TestAccessTokenContext(t *testing.T) {
-	c := &jwtauth.Claims{ClientID: "c1", TokenUse: "access", Username: "u"}
+	c := &jwtverify.Claims{ClientID: "c1", TokenUse: "access", Username: "u"}
 	c.Subject = "s"
 	ctx := Context(c, []string{"a", "b"})
 	if ctx["client_id"] != "c1" || ctx["scope"] != "a b" || ctx["username"] != "u" || ctx["aud"] != nil {
@@ -185,7 +185,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	env["SCOPE_RULES"] = ""
 	env["JWKS_URI"] = "http://idp.example.com/jwks"
-	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtauth.ErrConfig) {
+	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtverify.ErrConfig) {
 		t.Fatalf("http JWKS: %v", err)
 	}
 }

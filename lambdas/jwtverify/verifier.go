@@ -1,7 +1,7 @@
-// Package jwtauth verifies RS256 (and other RSA) JWTs from any OIDC issuer
+// Package jwtverify verifies RS256 (and other RSA) JWTs from any OIDC issuer
 // against its JWKS. It fails closed: a token is accepted only when every check
 // passes, and a JWKS outage is reported as ErrKeySource, never as success.
-package jwtauth
+package jwtverify
 
 import (
 	"context"

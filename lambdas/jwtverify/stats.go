@@ -1,4 +1,4 @@
-package jwtauth
+package jwtverify
 
 // Stats are cumulative counters since cold start, for metrics.
 type Stats struct {
