@@ -46,7 +46,7 @@ func newFixture(t testing.TB) *fixture {
 		"SCOPE_RULES": `[{"method":"GET","resource":"/pets","clients":["client123"]},{"method":"POST","resource":"/pets","scopes":["admin-client123"]}]`,
 	}
 	var buf bytes.Buffer
-	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
+	h, err := FromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := f.h.Handle(context.Background(), event(tt.auth, tt.arn))
+			resp, err := f.h.HandleToken(context.Background(), event(tt.auth, tt.arn))
 			if tt.wantErr != nil {
 				if err != tt.wantErr {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -156,7 +156,7 @@ func (faultyVerifier) Verify(context.Context, string) (*jwtverify.Claims, error)
 
 func TestJWKSFaultIsNot401(t *testing.T) {
 	h := &Handler{Verifier: faultyVerifier{}, Log: slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))}
-	resp, err := h.Handle(context.Background(), event("Bearer a.b.c", base+"GET/pets"))
+	resp, err := h.HandleToken(context.Background(), event("Bearer a.b.c", base+"GET/pets"))
 	if err != ErrFault || err.Error() == "Unauthorized" {
 		t.Fatalf("err = %v, want ErrFault (500)", err)
 	}
@@ -168,7 +168,8 @@ func TestJWKSFaultIsNot401(t *testing.T) {
 func TestAccessTokenContext(t *testing.T) {
 	c := &jwtverify.Claims{ClientID: "c1", TokenUse: "access", Username: "u"}
 	c.Subject = "s"
-	ctx := Context(c, []string{"a", "b"})
+	c.Scopes = []string{"a", "b"}
+	ctx := Context(c)
 	if ctx["client_id"] != "c1" || ctx["scope"] != "a b" || ctx["username"] != "u" || ctx["aud"] != nil {
 		t.Fatalf("context %v", ctx)
 	}
@@ -176,16 +177,16 @@ func TestAccessTokenContext(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	env := map[string]string{"ISSUER": issuer, "JWKS_URI": "https://issuer.example.com/jwks", "AUDIENCE": "a", "SCOPE_RULES": "nope"}
-	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) {
+	if _, err := FromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) {
 		t.Fatalf("bad SCOPE_RULES: %v", err)
 	}
 	env["SCOPE_RULES"] = " \n"
-	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) || !strings.Contains(err.Error(), "blank") {
+	if _, err := FromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, policy.ErrRules) || !strings.Contains(err.Error(), "blank") {
 		t.Fatalf("blank SCOPE_RULES: %v, want a configuration error", err)
 	}
 	env["SCOPE_RULES"] = ""
 	env["JWKS_URI"] = "http://idp.example.com/jwks"
-	if _, err := NewFromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtverify.ErrConfig) {
+	if _, err := FromEnv(func(k string) string { return env[k] }, NewLogger()); !errors.Is(err, jwtverify.ErrConfig) {
 		t.Fatalf("http JWKS: %v", err)
 	}
 }
@@ -200,7 +201,7 @@ func TestExampleEventParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newFixture(t)
-	if _, err := f.h.Handle(context.Background(), ev); err != ErrUnauthorized {
+	if _, err := f.h.HandleToken(context.Background(), ev); err != ErrUnauthorized {
 		t.Fatalf("example event with a dummy token: %v, want Unauthorized", err)
 	}
 }
@@ -219,14 +220,14 @@ func TestDefaultRulesWithoutScopeRules(t *testing.T) {
 	f := newFixture(t)
 	env := map[string]string{"ISSUER": issuer, "JWKS_URI": f.idp.JWKSURI(), "AUDIENCE": clientID}
 	var logs bytes.Buffer
-	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil)))
+	h, err := FromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "SCOPE_RULES is unset") {
 		t.Errorf("no cold-start warning: %s", logs.String())
 	}
-	resp, err := h.Handle(context.Background(), event("Bearer "+f.token(t, "", nil), base+"GET/pets"))
+	resp, err := h.HandleToken(context.Background(), event("Bearer "+f.token(t, "", nil), base+"GET/pets"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestExtraIssuerCannotBorrowThePoolsClient(t *testing.T) {
 		"ISSUERS":     string(issuers),
 		"SCOPE_RULES": `[{"method":"GET","resource":"/pets","clients":["client123"],"scopes":["petstore/pets.read"]}]`,
 	}
-	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
+	h, err := FromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestExtraIssuerCannotBorrowThePoolsClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := h.Handle(context.Background(), event(tt.auth, base+"GET/pets"))
+			resp, err := h.HandleToken(context.Background(), event(tt.auth, base+"GET/pets"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -47,7 +47,7 @@ func strictFixture(t *testing.T) (*fixture, *bytes.Buffer) {
 	t.Cleanup(srv.Close)
 	env := map[string]string{"ISSUER": issuer, "JWKS_URI": srv.URL + "/jwks", "AUDIENCE": clientID}
 	var buf bytes.Buffer
-	h, err := NewFromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
+	h, err := FromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +99,13 @@ func TestStrictTokens(t *testing.T) {
 		{"scope array element holding a newline", signWith(t, f, claims("scope", []string{"regular-client123\nadmin-client123"}), nil), "scope"},
 	}
 	// The valid token of the same shape is allowed: the rows fail for their point alone.
-	if _, err := f.h.Handle(context.Background(), event("Bearer "+signWith(t, f, claims("token_use", "id", "scp", []string{"a"}), nil), base+"GET/pets")); err != nil {
+	if _, err := f.h.HandleToken(context.Background(), event("Bearer "+signWith(t, f, claims("token_use", "id", "scp", []string{"a"}), nil), base+"GET/pets")); err != nil {
 		t.Fatalf("baseline token: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs.Reset()
-			_, err := f.h.Handle(context.Background(), event("Bearer "+tt.token, base+"GET/pets"))
+			_, err := f.h.HandleToken(context.Background(), event("Bearer "+tt.token, base+"GET/pets"))
 			if err != ErrUnauthorized || err.Error() != "Unauthorized" {
 				t.Fatalf("err = %v, want exactly Unauthorized", err)
 			}
@@ -153,7 +153,7 @@ func TestDenialLogsAreBounded(t *testing.T) {
 				t.Fatalf("test token of %d bytes is over the verifier's size limit", len(tt.token))
 			}
 			logs.Reset()
-			if _, err := f.h.Handle(context.Background(), event("Bearer "+tt.token, base+"GET/pets")); err != ErrUnauthorized {
+			if _, err := f.h.HandleToken(context.Background(), event("Bearer "+tt.token, base+"GET/pets")); err != ErrUnauthorized {
 				t.Fatalf("err = %v, want Unauthorized", err)
 			}
 			if !strings.Contains(logs.String(), `"reason":"`+tt.reason+`"`) {

@@ -5,34 +5,128 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/clip"
 )
 
-// Claims are the parts of an ID or access token the authorizer uses. It reads
-// Cognito's (client_id, token_use, cognito:username), Auth0's and others'
-// (scope as a string, scp as an array) shapes.
+// Claims are a verified token's claims: the standard ones typed, any other
+// by name (Claim). Verify may return the same *Claims to several callers
+// (verified tokens are cached): treat it as read-only.
 type Claims struct {
-	jwt.RegisteredClaims
-	// exp, nbf and iat shadow RegisteredClaims' to be read strictly; after
-	// Verify, RegisteredClaims holds them too.
-	Exp             timeClaim `json:"exp"`
-	Nbf             timeClaim `json:"nbf"`
-	Iat             timeClaim `json:"iat"`
-	ClientID        string    `json:"client_id,omitempty"`
-	TokenUse        string    `json:"token_use,omitempty"`
-	Scope           scopeList `json:"scope,omitempty"`
-	Scp             scopeList `json:"scp,omitempty"`
-	Username        string    `json:"username,omitempty"`
-	CognitoUsername string    `json:"cognito:username,omitempty"`
-	// Accepted are the audiences the token's issuer is configured with that
-	// the token carries (its aud entries, or its client_id when it has no
-	// aud); set by Verify, never read from the token.
-	Accepted []string `json:"-"`
+	Issuer  string // iss
+	Subject string // sub
+	ID      string // jti
+	// Audience is aud, a string or an array in the token; empty when absent
+	// (Cognito access tokens, which carry client_id instead).
+	Audience []string
+	// ExpiresAt is exp; NotBefore and IssuedAt are nbf and iat, zero when absent.
+	ExpiresAt, NotBefore, IssuedAt time.Time
+	ClientID                       string // client_id
+	TokenUse                       string // Cognito's token_use: id or access
+	// Username is cognito:username, or else username.
+	Username string
+	// Scopes are the scope (a space-separated string) and scp (an array)
+	// claims together, without duplicates.
+	Scopes []string
+	// Groups are the issuer's groups claim (Issuer.GroupsClaim, default
+	// cognito:groups).
+	Groups []string
+	// Accepted are the audiences of the token's own issuer that the token
+	// carries (its aud entries, or its client_id when it has no aud): the
+	// audiences rules may count. Another issuer's audience in aud is not here.
+	Accepted []string
+
+	raw map[string]json.RawMessage
+}
+
+// Claim returns the JSON of the claim named exactly name, and whether the
+// token has it.
+func (c *Claims) Claim(name string) (json.RawMessage, bool) {
+	v, ok := c.raw[name]
+	return v, ok
+}
+
+// ClaimNames lists every claim of the token, sorted.
+func (c *Claims) ClaimNames() []string {
+	names := make([]string, 0, len(c.raw))
+	for k := range c.raw {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// tokenClaims is what golang-jwt decodes the payload into: claims read by
+// their exact names, times read strictly. It never leaves the package.
+type tokenClaims struct {
+	iss, sub, jti, clientID, tokenUse string
+	username, cognitoUsername         string
+	aud                               jwt.ClaimStrings
+	exp, nbf, iat                     timeClaim
+	scope, scp                        scopeList
+	raw                               map[string]json.RawMessage
+}
+
+// UnmarshalJSON reads the claims by their exact names. encoding/json's
+// struct decoding matches names case-insensitively, so a custom "Username"
+// after "username" would overwrite it; a map keeps every name as written.
+// checkPayload has already refused a repeated known claim.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &c.raw); err != nil {
+		return err
+	}
+	fields := []struct {
+		name string
+		dst  any
+	}{
+		{"iss", &c.iss}, {"sub", &c.sub}, {"aud", &c.aud}, {"jti", &c.jti},
+		{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat},
+		{"client_id", &c.clientID}, {"token_use", &c.tokenUse}, {"scope", &c.scope}, {"scp", &c.scp},
+		{"username", &c.username}, {"cognito:username", &c.cognitoUsername},
+	}
+	for _, f := range fields {
+		v, ok := c.raw[f.name]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return fmt.Errorf("claim %q: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// The jwt.Claims methods give golang-jwt's validator the strictly read times.
+func (c *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return c.exp.date, nil }
+func (c *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return c.nbf.date, nil }
+func (c *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.iat.date, nil }
+func (c *tokenClaims) GetIssuer() (string, error)                   { return c.iss, nil }
+func (c *tokenClaims) GetSubject() (string, error)                  { return c.sub, nil }
+func (c *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return c.aud, nil }
+
+// public returns the typed Claims of a verified token.
+func (c *tokenClaims) public() *Claims {
+	out := &Claims{
+		Issuer: c.iss, Subject: c.sub, ID: c.jti, Audience: c.aud,
+		ExpiresAt: c.exp.time(), NotBefore: c.nbf.time(), IssuedAt: c.iat.time(),
+		ClientID: c.clientID, TokenUse: c.tokenUse, Username: c.cognitoUsername,
+		Scopes: c.scope, raw: c.raw,
+	}
+	if out.Username == "" {
+		out.Username = c.username
+	}
+	for _, s := range c.scp {
+		if !slices.Contains(out.Scopes, s) {
+			out.Scopes = append(slices.Clip(out.Scopes), s)
+		}
+	}
+	return out
 }
 
 // timeClaim is exp, nbf or iat as written in the token. golang-jwt's
@@ -45,95 +139,31 @@ type Claims struct {
 type timeClaim struct{ date *jwt.NumericDate }
 
 // MaxNumericDate bounds exp, nbf and iat: 10^11 seconds is year 5138, far
-// beyond any real token and far inside int64 nanoseconds' range of time.Time.
+// beyond any real token and far inside the range time.Time converts exactly.
 const MaxNumericDate = 1e11
 
 func (t *timeClaim) UnmarshalJSON(b []byte) error {
 	if !isJSONNumber(b) {
-		return fmt.Errorf("%w: exp, nbf or iat is %s", ErrClaimType, Clip(string(b)))
+		return fmt.Errorf("%w: exp, nbf or iat is %s, not a JSON number", ErrClaimType, clip.String(string(b)))
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < 0 || f > MaxNumericDate {
-		return fmt.Errorf("%w: exp, nbf or iat is %s: want seconds since 1970 from 0 to %.0f", ErrTimeRange, Clip(string(b)), float64(MaxNumericDate))
+		return fmt.Errorf("%w: exp, nbf or iat is %s: want seconds since 1970 from 0 to %.0f", ErrTimeRange, clip.String(string(b)), float64(MaxNumericDate))
 	}
 	sec, frac := math.Modf(f)
 	t.date = jwt.NewNumericDate(time.Unix(int64(sec), int64(frac*1e9)))
 	return nil
 }
 
-func (t timeClaim) MarshalJSON() ([]byte, error) {
+func (t timeClaim) time() time.Time {
 	if t.date == nil {
-		return []byte("null"), nil
+		return time.Time{}
 	}
-	return t.date.MarshalJSON()
+	return t.date.Time
 }
 
 func isJSONNumber(raw []byte) bool {
 	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
-}
-
-// UnmarshalJSON reads the claims by their exact names. encoding/json's
-// struct decoding matches names case-insensitively, so a custom "Username"
-// after "username" would overwrite it; a map keeps every name as written.
-// checkPayload has already refused a repeated known claim.
-func (c *Claims) UnmarshalJSON(b []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
-	}
-	fields := []struct {
-		name string
-		dst  any
-	}{
-		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"aud", &c.Audience}, {"jti", &c.ID},
-		{"exp", &c.Exp}, {"nbf", &c.Nbf}, {"iat", &c.Iat},
-		{"client_id", &c.ClientID}, {"token_use", &c.TokenUse}, {"scope", &c.Scope}, {"scp", &c.Scp},
-		{"username", &c.Username}, {"cognito:username", &c.CognitoUsername},
-	}
-	for _, f := range fields {
-		v, ok := m[f.name]
-		if !ok {
-			continue
-		}
-		if err := json.Unmarshal(v, f.dst); err != nil {
-			return fmt.Errorf("claim %q: %w", f.name, err)
-		}
-	}
-	return nil
-}
-
-// GetExpirationTime, GetNotBefore and GetIssuedAt give golang-jwt's
-// validator the strictly read times.
-func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp.date, nil }
-func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.Nbf.date, nil }
-func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.Iat.date, nil }
-
-// fillTimes copies the strictly read times into RegisteredClaims, where
-// callers expect them.
-func (c *Claims) fillTimes() {
-	c.ExpiresAt, c.NotBefore, c.IssuedAt = c.Exp.date, c.Nbf.date, c.Iat.date
-}
-
-// Scopes returns the token's scopes from `scope` and `scp`, without duplicates.
-func (c *Claims) Scopes() []string {
-	if len(c.Scp) == 0 {
-		return c.Scope
-	}
-	out := append([]string(nil), c.Scope...)
-	for _, s := range c.Scp {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// User returns the username claim, Cognito's or the generic one.
-func (c *Claims) User() string {
-	if c.CognitoUsername != "" {
-		return c.CognitoUsername
-	}
-	return c.Username
 }
 
 // scopeList accepts a space-separated string (RFC 8693 `scope`, split by
@@ -151,7 +181,7 @@ func (s *scopeList) UnmarshalJSON(b []byte) error {
 		parts := scope.Split(str)
 		for _, e := range parts {
 			if !scope.ValidToken(e) {
-				return fmt.Errorf("%w: scope string holds %q, not a scope token (separate scopes with single spaces, printable ASCII)", ErrScope, Clip(e))
+				return fmt.Errorf("%w: scope string holds %q, not a scope token (separate scopes with single spaces, printable ASCII)", ErrScope, clip.String(e))
 			}
 		}
 		*s = parts
@@ -163,9 +193,35 @@ func (s *scopeList) UnmarshalJSON(b []byte) error {
 	}
 	for _, e := range arr {
 		if !scope.ValidToken(e) {
-			return fmt.Errorf("%w: array element %q is not one scope token (no spaces, printable ASCII)", ErrScope, Clip(e))
+			return fmt.Errorf("%w: array element %q is not one scope token (no spaces, printable ASCII)", ErrScope, clip.String(e))
 		}
 	}
 	*s = arr
 	return nil
+}
+
+// groupsOf reads the groups claim: an array of non-empty strings, or one
+// string (a single group). null or absent: no groups.
+func groupsOf(raw map[string]json.RawMessage, name string) ([]string, error) {
+	v, ok := raw[name]
+	if !ok || string(v) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(v, &one) == nil {
+		if one == "" {
+			return nil, nil
+		}
+		return []string{one}, nil
+	}
+	var arr []string
+	if err := json.Unmarshal(v, &arr); err != nil {
+		return nil, fmt.Errorf("%w: %s is %s: want an array of strings", ErrClaimType, clip.String(name), clip.String(string(v)))
+	}
+	for _, g := range arr {
+		if g == "" {
+			return nil, fmt.Errorf("%w: %s holds an empty group name", ErrClaimType, clip.String(name))
+		}
+	}
+	return arr, nil
 }

@@ -115,9 +115,7 @@ var testNow = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 func newVerifier(t testing.TB, jwks *jwksServer, mod func(*Config)) *Verifier {
 	t.Helper()
 	cfg := Config{
-		Issuer:      testIssuer,
-		JWKSURI:     jwks.URL + "/.well-known/jwks.json",
-		Audiences:   []string{testClientID},
+		Issuers:     []Issuer{{Issuer: testIssuer, JWKSURI: jwks.URL + "/.well-known/jwks.json", Audiences: []string{testClientID}}},
 		HTTPTimeout: 5 * time.Second, // loopback, but the test machine may be busy
 		Now:         func() time.Time { return testNow },
 	}

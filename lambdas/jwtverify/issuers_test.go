@@ -16,7 +16,6 @@ func TestSeveralIssuers(t *testing.T) {
 	keyB := testKey{kid: "kb", priv: rsaKey(t, 1), alg: "RS256", use: "sig"}
 	jwksA, jwksB := newJWKS(t, keyA), newJWKS(t, keyB)
 	v := newVerifier(t, jwksA, func(c *Config) {
-		c.Issuer, c.JWKSURI, c.Audiences = "", "", nil
 		c.Issuers = []Issuer{
 			{Issuer: issA, JWKSURI: jwksA.URL + "/jwks", Audiences: []string{"aud-a"}, TokenUse: "id"},
 			{Issuer: issB, JWKSURI: jwksB.URL + "/jwks", Audiences: []string{"aud-b"}},
@@ -68,7 +67,6 @@ func TestIssuerOutageIsIsolated(t *testing.T) {
 	jwksA.set(func(s *jwksServer) { s.status = 500 })
 	clock := newClock()
 	v := newVerifier(t, jwksA, func(c *Config) {
-		c.Issuer, c.JWKSURI, c.Audiences = "", "", nil
 		c.Now = clock.Now
 		c.Issuers = []Issuer{
 			{Issuer: "https://a.example.com/", JWKSURI: jwksA.URL + "/jwks", Audiences: []string{testClientID}},

@@ -12,11 +12,14 @@ import (
 	"math/big"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/clip"
 )
 
 // Key checks applied to every RSA key when a JWKS is loaded (fetched or seeded).
@@ -43,7 +46,8 @@ const backoffBase = time.Second
 type keySource struct {
 	*jwkset.MemoryJWKSet // mirrors the current set for jwkset.Storage's other methods
 
-	uri         string
+	issuer      string
+	uri         string // the configured JWKS URI; "" for OIDC discovery
 	client      *http.Client
 	now         func() time.Time
 	minInterval time.Duration // unknown-kid refetches; also the backoff cap
@@ -62,13 +66,14 @@ type keySource struct {
 	// IdP may have revoked meanwhile.
 	trustUntil atomic.Int64
 
-	mu        sync.Mutex
-	inflight  chan struct{} // non-nil while a request runs; closed when it ends
-	healthy   bool          // the last load (fetch or seed) succeeded
-	lastErr   error
-	backoff   time.Duration
-	retryAt   time.Time // while unhealthy, no request before this
-	unknownAt time.Time // last refetch caused by an unknown kid
+	mu         sync.Mutex
+	discovered string        // jwks_uri found through discovery; "" until then, and after a failed fetch
+	inflight   chan struct{} // non-nil while a request runs; closed when it ends
+	healthy    bool          // the last load (fetch or seed) succeeded
+	lastErr    error
+	backoff    time.Duration
+	retryAt    time.Time // while unhealthy, no request before this
+	unknownAt  time.Time // last refetch caused by an unknown kid
 }
 
 // keySet is one loaded JWKS: usable keys by kid, and the kids refused by the
@@ -80,9 +85,10 @@ type keySet struct {
 	print   [32]byte
 }
 
-func newKeySource(uri string, cfg Config, gen, fetches *atomic.Uint64) *keySource {
+func newKeySource(issuer, uri string, cfg Config, gen, fetches *atomic.Uint64) *keySource {
 	return &keySource{
 		MemoryJWKSet: jwkset.NewMemoryStorage(),
+		issuer:       issuer,
 		uri:          uri,
 		client:       cfg.HTTPClient,
 		now:          cfg.Now,
@@ -134,7 +140,7 @@ func (s *keySource) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error)
 			s.mu.Lock()
 			lastErr := s.lastErr
 			s.mu.Unlock()
-			return jwkset.JWK{}, fmt.Errorf("%w: %s: key set not confirmed since %s: %v", ErrKeySource, s.uri,
+			return jwkset.JWK{}, fmt.Errorf("%w: %s: key set not confirmed since %s: %v", ErrKeySource, s.where(),
 				time.Unix(0, until).UTC().Format(time.RFC3339), lastErr)
 		}
 	}
@@ -148,7 +154,7 @@ func (s *keySource) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error)
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return jwkset.JWK{}, fmt.Errorf("%w: waiting for %s: %v", ErrKeySource, s.uri, ctx.Err())
+			return jwkset.JWK{}, fmt.Errorf("%w: waiting for %s: %v", ErrKeySource, s.where(), ctx.Err())
 		}
 		if k, ok, err := s.lookup(kid); ok {
 			return k, err
@@ -158,9 +164,9 @@ func (s *keySource) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error)
 	healthy, lastErr := s.healthy, s.lastErr
 	s.mu.Unlock()
 	if !healthy {
-		return jwkset.JWK{}, fmt.Errorf("%w: %s: %v", ErrKeySource, s.uri, lastErr)
+		return jwkset.JWK{}, fmt.Errorf("%w: %s: %v", ErrKeySource, s.where(), lastErr)
 	}
-	return jwkset.JWK{}, fmt.Errorf("%w %q", ErrUnknownKey, Clip(kid))
+	return jwkset.JWK{}, fmt.Errorf("%w %q", ErrUnknownKey, clip.String(kid))
 }
 
 func (s *keySource) lookup(kid string) (jwkset.JWK, bool, error) {
@@ -172,7 +178,7 @@ func (s *keySource) lookup(kid string) (jwkset.JWK, bool, error) {
 		return k, true, nil
 	}
 	if why, ok := set.refused[kid]; ok {
-		return jwkset.JWK{}, true, fmt.Errorf("%w: kid %q: %s", ErrWeakKey, Clip(kid), why)
+		return jwkset.JWK{}, true, fmt.Errorf("%w: kid %q: %s", ErrWeakKey, clip.String(kid), why)
 	}
 	return jwkset.JWK{}, false, nil
 }
@@ -235,7 +241,8 @@ func (s *keySource) startLocked() chan struct{} {
 			s.backoff = min(max(2*s.backoff, backoffBase), max(s.minInterval, backoffBase))
 			s.healthy, s.lastErr, s.retryAt = false, err, now.Add(s.backoff)
 			s.refreshDue.Store(s.retryAt.UnixNano())
-			s.log.Warn("jwks fetch failed", "jwksUri", s.uri, "error", Clip(err.Error()), "retryIn", s.backoff.String())
+			s.discovered = "" // discover again: the document may have moved the keys
+			s.log.Warn("jwks fetch failed", "issuer", s.issuer, "jwksUri", s.uri, "error", clip.String(err.Error()), "retryIn", s.backoff.String())
 		} else {
 			s.install(set, "fetch")
 			s.healthy, s.lastErr, s.backoff, s.retryAt = true, nil, 0, time.Time{}
@@ -249,8 +256,77 @@ func (s *keySource) startLocked() chan struct{} {
 	return done
 }
 
+// where names the key set in errors: its JWKS URI, or the issuer's
+// discovery when it has none.
+func (s *keySource) where() string {
+	if s.uri != "" {
+		return s.uri
+	}
+	return "JWKS of " + s.issuer + " (OIDC discovery)"
+}
+
+// fetch loads the JWKS, finding its URI through OIDC discovery first when
+// none is configured (and again after a failed fetch). Only the fetching
+// goroutine (at most one: inflight) runs it.
 func (s *keySource) fetch() (*keySet, error) {
-	req, err := http.NewRequest(http.MethodGet, s.uri, nil)
+	uri := s.uri
+	if uri == "" {
+		s.mu.Lock()
+		uri = s.discovered
+		s.mu.Unlock()
+		if uri == "" {
+			var err error
+			if uri, err = s.discover(); err != nil {
+				return nil, err
+			}
+			s.mu.Lock()
+			s.discovered = uri
+			s.mu.Unlock()
+		}
+	}
+	body, err := s.get(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", uri, err)
+	}
+	return parseKeySet(body)
+}
+
+// discover reads jwks_uri from the issuer's OpenID Provider Configuration
+// (OpenID Connect Discovery 1.0 section 4): the document's issuer must equal
+// the configured one exactly (section 4.3), and jwks_uri must keep the https
+// rule. Any failure is a fault: the keys stay unknown, nothing is accepted.
+func (s *keySource) discover() (string, error) {
+	doc := strings.TrimSuffix(s.issuer, "/") + "/.well-known/openid-configuration"
+	body, err := s.get(doc)
+	if err != nil {
+		return "", fmt.Errorf("OIDC discovery %s: %v", doc, err)
+	}
+	var meta struct {
+		Issuer  *string `json:"issuer"`
+		JWKSURI *string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(body, &meta); err != nil {
+		return "", fmt.Errorf("OIDC discovery %s: not a JSON object: %v", doc, err)
+	}
+	switch {
+	case meta.Issuer == nil || *meta.Issuer != s.issuer:
+		got := "none"
+		if meta.Issuer != nil {
+			got = fmt.Sprintf("%q", clip.String(*meta.Issuer))
+		}
+		return "", fmt.Errorf("OIDC discovery %s: issuer is %s, want %q exactly", doc, got, s.issuer)
+	case meta.JWKSURI == nil || *meta.JWKSURI == "":
+		return "", fmt.Errorf("OIDC discovery %s: no jwks_uri", doc)
+	}
+	if err := CheckURL("OIDC discovery jwks_uri", *meta.JWKSURI); err != nil {
+		return "", err
+	}
+	return *meta.JWKSURI, nil
+}
+
+// get fetches a JSON document: status 200 or an error.
+func (s *keySource) get(uri string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -264,11 +340,7 @@ func (s *keySource) fetch() (*keySet, error) {
 		io.Copy(io.Discard, resp.Body)
 		return nil, fmt.Errorf("HTTP status %d, want 200", resp.StatusCode)
 	}
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	return parseKeySet(body)
+	return io.ReadAll(resp.Body)
 }
 
 // install makes set current (s.mu held). The generation changes, and refused
@@ -286,10 +358,10 @@ func (s *keySource) install(set *keySet, from string) {
 		if len(set.refused) > 0 {
 			kids := make([]string, 0, len(set.refused))
 			for kid, why := range set.refused {
-				kids = append(kids, Clip(kid)+": "+why)
+				kids = append(kids, clip.String(kid)+": "+why)
 			}
 			sort.Strings(kids)
-			s.log.Warn("jwks keys refused", "jwksUri", s.uri, "from", from, "refused", kids)
+			s.log.Warn("jwks keys refused", "issuer", s.issuer, "from", from, "refused", kids)
 		}
 	}
 }
@@ -318,7 +390,7 @@ func parseKeySet(raw []byte) (*keySet, error) {
 		if m.KTY == jwkset.KtyRSA {
 			why, err := weakRSA(m)
 			if err != nil {
-				return nil, fmt.Errorf("key %d (kid %q): %v", i, Clip(m.KID), err)
+				return nil, fmt.Errorf("key %d (kid %q): %v", i, clip.String(m.KID), err)
 			}
 			if why != "" {
 				if _, dup := set.byKID[m.KID]; !dup {
@@ -332,7 +404,7 @@ func parseKeySet(raw []byte) (*keySet, error) {
 		case errors.Is(err, jwkset.ErrUnsupportedKey):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("key %d (kid %q): %v", i, Clip(m.KID), err)
+			return nil, fmt.Errorf("key %d (kid %q): %v", i, clip.String(m.KID), err)
 		}
 		set.all = append(set.all, jwk)
 		if _, dup := set.byKID[m.KID]; !dup && m.KID != "" {
@@ -360,7 +432,7 @@ func weakRSA(m jwkset.JWKMarshal) (string, error) {
 		return fmt.Sprintf("RSA modulus of %d bits, minimum %d", bits, minRSABits), nil
 	}
 	if ev := new(big.Int).SetBytes(e); !ev.IsInt64() || ev.Int64() != rsaExponent {
-		return fmt.Sprintf("RSA exponent %s, want %d", Clip(ev.String()), rsaExponent), nil
+		return fmt.Sprintf("RSA exponent %s, want %d", clip.String(ev.String()), rsaExponent), nil
 	}
 	return "", nil
 }

@@ -79,7 +79,7 @@ func TestSeededJWKS(t *testing.T) {
 	seedKey := testKey{kid: "seed", priv: rsaKey(t, 0), alg: "RS256", use: "sig"}
 	fetched := testKey{kid: "fetched", priv: rsaKey(t, 1), alg: "RS256", use: "sig"}
 	jwks := newJWKS(t, fetched)
-	v := newVerifier(t, jwks, func(c *Config) { c.JWKS = jwksDoc(t, seedKey) })
+	v := newVerifier(t, jwks, func(c *Config) { c.Issuers[0].JWKS = jwksDoc(t, seedKey) })
 	ctx := context.Background()
 	for i := range 3 {
 		if _, err := v.Verify(ctx, sign(t, seedKey, with(idClaims(), "jti", fmt.Sprint(i)), nil)); err != nil {
@@ -114,13 +114,14 @@ func TestSeedMustBeAUsableJWKS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Config{Issuer: testIssuer, JWKSURI: "https://idp.example.com/jwks", Audiences: []string{"a"}, JWKS: json.RawMessage(tt.seed)})
-			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "JWKS_JSON") {
-				t.Fatalf("New: %v, want ErrConfig naming JWKS_JSON", err)
+			_, err := New(Config{Issuers: []Issuer{{Issuer: testIssuer, JWKSURI: "https://idp.example.com/jwks", Audiences: []string{"a"}, JWKS: json.RawMessage(tt.seed)}}})
+			var ce *ConfigError
+			if !errors.Is(err, ErrConfig) || !errors.As(err, &ce) || ce.Issuer != 0 || ce.Field != "JWKS" {
+				t.Fatalf("New: %v, want a ConfigError for Issuers[0].JWKS", err)
 			}
 		})
 	}
-	if _, err := New(Config{Issuer: testIssuer, JWKSURI: "https://idp.example.com/jwks", Audiences: []string{"a"}, JWKS: jwksDoc(t, k)}); err != nil {
+	if _, err := New(Config{Issuers: []Issuer{{Issuer: testIssuer, JWKSURI: "https://idp.example.com/jwks", Audiences: []string{"a"}, JWKS: jwksDoc(t, k)}}}); err != nil {
 		t.Fatalf("good seed: %v", err)
 	}
 }
@@ -136,7 +137,7 @@ func TestWeakRSAKeysRefused(t *testing.T) {
 		}})
 		return string(b)
 	}()
-	for _, from := range []string{"fetched", "seeded", "seeded per issuer"} {
+	for _, from := range []string{"fetched", "seeded"} {
 		t.Run(from, func(t *testing.T) {
 			jwks := newJWKS(t)
 			jwks.set(func(s *jwksServer) { s.raw = weakSet })
@@ -146,10 +147,7 @@ func TestWeakRSAKeysRefused(t *testing.T) {
 				c.RefreshMinInterval = time.Millisecond
 				switch from {
 				case "seeded":
-					c.JWKS = json.RawMessage(weakSet)
-				case "seeded per issuer":
-					c.Issuers = []Issuer{{Issuer: c.Issuer, JWKSURI: c.JWKSURI, Audiences: c.Audiences, JWKS: json.RawMessage(weakSet)}}
-					c.Issuer, c.JWKSURI, c.Audiences = "", "", nil
+					c.Issuers[0].JWKS = json.RawMessage(weakSet)
 				}
 			})
 			ctx := context.Background()
@@ -265,7 +263,7 @@ func TestOneRequestInFlight(t *testing.T) {
 	}))
 	defer slow.Close()
 	clock := newClock()
-	v := newVerifier(t, jwks, func(c *Config) { c.JWKSURI = slow.URL + "/jwks"; c.Now = clock.Now; c.CacheSize = -1 })
+	v := newVerifier(t, jwks, func(c *Config) { c.Issuers[0].JWKSURI = slow.URL + "/jwks"; c.Now = clock.Now; c.CacheSize = -1 })
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := range 32 {
@@ -321,67 +319,6 @@ func TestBackgroundRefresh(t *testing.T) {
 	}
 	if n := jwks.requests.Load(); n != 2 {
 		t.Fatalf("%d requests after the refresh interval, want 2", n)
-	}
-}
-
-func TestIssuerConfigFromEnvErrors(t *testing.T) {
-	good := `[{"issuer":"https://a.example/","jwksUri":"https://a.example/jwks","audiences":["x"]}]`
-	tests := []struct {
-		name string
-		env  map[string]string
-		want []string // every problem, reported at once
-	}{
-		{"TOKEN_ISSUER differs from ISSUER", map[string]string{"ISSUER": testIssuer, "TOKEN_ISSUER": "https://other.example", "JWKS_URI": testIssuer + "/jwks", "AUDIENCE": "a"},
-			[]string{"TOKEN_ISSUER is an alias of ISSUER"}},
-		{"ISSUERS beside ISSUER and JWKS_JSON", map[string]string{"ISSUERS": good, "ISSUER": testIssuer, "JWKS_JSON": `{"keys":[]}`},
-			[]string{"ISSUERS and ISSUER, JWKS_JSON are both set"}},
-		{"ISSUERS not JSON", map[string]string{"ISSUERS": `{"issuer":1}`}, []string{"ISSUERS is not a JSON list"}},
-		{"ISSUERS unknown field", map[string]string{"ISSUERS": `[{"issuer":"https://a.example/","jwks_uri":"https://a.example/jwks","audiences":["x"]}]`}, []string{`unknown field "jwks_uri"`}},
-		{"ISSUERS empty", map[string]string{"ISSUERS": `[]`}, []string{"ISSUERS is an empty list"}},
-		{"ISSUERS entries checked", map[string]string{"ISSUERS": `[{"issuer":"https://a.example/","jwksUri":"http://a.example/jwks","audiences":[]},{"issuer":"https://a.example/","jwksUri":"https://a.example/jwks","audiences":["x"],"tokenUse":"refresh","jwks":{"kid":1}}]`},
-			[]string{"ISSUERS[0].jwksUri", "must use https", "ISSUERS[0].audiences is empty", "ISSUERS[1].tokenUse", "ISSUERS[1].jwks is not a usable JWKS", "listed twice"}},
-		{"malformed JWKS_JSON", map[string]string{"ISSUER": testIssuer, "JWKS_URI": testIssuer + "/jwks", "AUDIENCE": "a", "JWKS_JSON": `{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}`},
-			[]string{"JWKS_JSON is not a usable JWKS document"}},
-		{"every problem at once", map[string]string{"JWKS_URI": "http://idp.example.com/jwks", "TOKEN_USE": "refresh", "LEEWAY_SECONDS": "x", "JWKS_TIMEOUT_MS": "0"},
-			[]string{"ISSUER is empty", "JWKS_URI=\"http://idp.example.com/jwks\" must use https", "AUDIENCE is empty", "TOKEN_USE", "LEEWAY_SECONDS", "JWKS_TIMEOUT_MS"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ConfigFromEnv(func(k string) string { return tt.env[k] })
-			if !errors.Is(err, ErrConfig) {
-				t.Fatalf("error = %v, want ErrConfig", err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error lacks %q:\n%v", w, err)
-				}
-			}
-		})
-	}
-}
-
-func TestIssuerConfigFromEnv(t *testing.T) {
-	k := testKey{kid: "k1", priv: rsaKey(t, 0)}
-	env := map[string]string{"TOKEN_ISSUER": testIssuer, "JWKS_URI": testIssuer + "/jwks", "AUDIENCE": "a", "JWKS_JSON": string(jwksDoc(t, k))}
-	cfg, err := ConfigFromEnv(func(key string) string { return env[key] })
-	if err != nil || cfg.Issuer != testIssuer || len(cfg.JWKS) == 0 {
-		t.Fatalf("TOKEN_ISSUER alone: %+v, %v", cfg, err)
-	}
-	env["ISSUER"] = testIssuer // the same value twice is fine
-	if _, err := ConfigFromEnv(func(key string) string { return env[key] }); err != nil {
-		t.Fatalf("ISSUER = TOKEN_ISSUER: %v", err)
-	}
-	issuers := `[{"issuer":"https://a.example/","jwksUri":"https://a.example/jwks","audiences":["x","y"],"tokenUse":"access","jwks":` + string(jwksDoc(t, k)) + `},
-		{"issuer":"https://b.example/","jwksUri":"https://b.example/jwks","audiences":["z"]}]`
-	cfg, err = ConfigFromEnv(func(key string) string { return map[string]string{"ISSUERS": issuers}[key] })
-	if err != nil {
-		t.Fatalf("ISSUERS: %v", err)
-	}
-	if len(cfg.Issuers) != 2 || cfg.Issuers[0].TokenUse != "access" || len(cfg.Issuers[0].Audiences) != 2 || len(cfg.Issuers[0].JWKS) == 0 || cfg.Issuers[1].JWKSURI != "https://b.example/jwks" {
-		t.Fatalf("ISSUERS parsed as %+v", cfg.Issuers)
-	}
-	if _, err := New(cfg); err != nil {
-		t.Fatalf("New with ISSUERS: %v", err)
 	}
 }
 
@@ -442,7 +379,7 @@ func TestRevokedKeyDoesNotLiveOn(t *testing.T) {
 		clock := newClock()
 		v := newVerifier(t, jwks, func(c *Config) {
 			c.Now = clock.Now
-			c.JWKS = jwksDoc(t, old, next)
+			c.Issuers[0].JWKS = jwksDoc(t, old, next)
 			c.RefreshMinInterval = time.Minute
 			c.RefreshInterval = time.Hour
 		})
@@ -477,7 +414,7 @@ func TestUnconfirmedKeysFailClosed(t *testing.T) {
 			c.RefreshInterval = time.Hour
 			c.CacheSize = -1
 			if seed {
-				c.JWKS = jwksDoc(t, old)
+				c.Issuers[0].JWKS = jwksDoc(t, old)
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func TestMachineTokensFromTheLocalTokenEndpoint(t *testing.T) {
 		{"ID tokens required", []string{"machine1"}, "id", jwtverify.ErrTokenUse},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			v, err := jwtverify.New(jwtverify.Config{Issuer: issuer, JWKSURI: idp.JWKSURI(), Audiences: tt.audiences, TokenUse: tt.tokenUse, CacheSize: -1})
+			v, err := jwtverify.New(jwtverify.Config{Issuers: []jwtverify.Issuer{{Issuer: issuer, JWKSURI: idp.JWKSURI(), Audiences: tt.audiences, TokenUse: tt.tokenUse}}, CacheSize: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,8 +63,8 @@ func TestMachineTokensFromTheLocalTokenEndpoint(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if c.Subject != "machine1" || c.ClientID != "machine1" || c.TokenUse != "access" || !slices.Equal(c.Scopes(), []string{"petstore/pets.write"}) ||
-				c.ExpiresAt.Sub(c.IssuedAt.Time) != time.Hour {
+			if c.Subject != "machine1" || c.ClientID != "machine1" || c.TokenUse != "access" || !slices.Equal(c.Scopes, []string{"petstore/pets.write"}) ||
+				c.ExpiresAt.Sub(c.IssuedAt) != time.Hour {
 				t.Fatalf("claims %+v", c)
 			}
 		})

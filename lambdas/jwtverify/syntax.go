@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/internal/clip"
 )
 
 // strictB64 decodes base64url without padding and, unlike the default
@@ -130,19 +132,19 @@ func checkHeader(raw []byte) error {
 		return fmt.Errorf("%w: header is not a JSON object: %v", ErrMalformed, err)
 	}
 	if crit, ok := h["crit"]; ok {
-		return fmt.Errorf("%w: %s", ErrCrit, Clip(string(crit)))
+		return fmt.Errorf("%w: %s", ErrCrit, clip.String(string(crit)))
 	}
 	if v, ok := h["typ"]; ok {
 		var typ string
 		if err := json.Unmarshal(v, &typ); err != nil || v[0] != '"' {
-			return fmt.Errorf("%w: typ is %s, not a string", ErrTokenType, Clip(string(v)))
+			return fmt.Errorf("%w: typ is %s, not a string", ErrTokenType, clip.String(string(v)))
 		}
 		if !acceptedType(typ) {
-			return fmt.Errorf("%w: typ %q: want JWT or at+jwt (or no typ)", ErrTokenType, Clip(typ))
+			return fmt.Errorf("%w: typ %q: want JWT or at+jwt (or no typ)", ErrTokenType, clip.String(typ))
 		}
 	}
 	if v, ok := h["b64"]; ok && string(v) != "true" {
-		return fmt.Errorf("%w: b64 is %s: unencoded payloads (RFC 7797) are not accepted", ErrHeader, Clip(string(v)))
+		return fmt.Errorf("%w: b64 is %s: unencoded payloads (RFC 7797) are not accepted", ErrHeader, clip.String(string(v)))
 	}
 	return nil
 }

@@ -160,9 +160,9 @@ func TestClaimNamesMatchExactly(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v, want success", err)
 			}
-			if c.User() != tt.wantUser || strings.Join(c.Scopes(), " ") != tt.wantScope || c.Issuer != testIssuer || c.ClientID != "" {
+			if c.Username != tt.wantUser || strings.Join(c.Scopes, " ") != tt.wantScope || c.Issuer != testIssuer || c.ClientID != "" {
 				t.Fatalf("read user %q, scopes %q, iss %q, client_id %q; want %q, %q, the trusted iss, none",
-					c.User(), c.Scopes(), c.Issuer, c.ClientID, tt.wantUser, tt.wantScope)
+					c.Username, c.Scopes, c.Issuer, c.ClientID, tt.wantUser, tt.wantScope)
 			}
 		})
 	}

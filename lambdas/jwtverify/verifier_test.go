@@ -39,8 +39,8 @@ func TestVerifyAccepts(t *testing.T) {
 		{"aud array holding the client", with(idClaims(), "aud", []string{"other", testClientID}), nil, "11111111-2222-3333-4444-555555555555", nil},
 		{"scp array (Okta style)", with(accessClaims(), "scope", nil, "scp", []string{"a", "b"}), nil, "11111111-2222-3333-4444-555555555555", []string{"a", "b"}},
 		{"expired within leeway", with(idClaims(), "exp", testNow.Add(-30*time.Second).Unix()), nil, "11111111-2222-3333-4444-555555555555", nil},
-		{"token_use id required and present", idClaims(), func(c *Config) { c.TokenUse = "id" }, "11111111-2222-3333-4444-555555555555", nil},
-		{"second of several audiences", with(idClaims(), "aud", "api://pets"), func(c *Config) { c.Audiences = []string{testClientID, "api://pets"} }, "11111111-2222-3333-4444-555555555555", nil},
+		{"token_use id required and present", idClaims(), func(c *Config) { c.Issuers[0].TokenUse = "id" }, "11111111-2222-3333-4444-555555555555", nil},
+		{"second of several audiences", with(idClaims(), "aud", "api://pets"), func(c *Config) { c.Issuers[0].Audiences = []string{testClientID, "api://pets"} }, "11111111-2222-3333-4444-555555555555", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,8 +52,8 @@ func TestVerifyAccepts(t *testing.T) {
 			if c.Subject != tt.wantSub {
 				t.Errorf("sub = %q, want %q", c.Subject, tt.wantSub)
 			}
-			if tt.wantScope != nil && strings.Join(c.Scopes(), " ") != strings.Join(tt.wantScope, " ") {
-				t.Errorf("scopes = %q, want %q", c.Scopes(), tt.wantScope)
+			if tt.wantScope != nil && strings.Join(c.Scopes, " ") != strings.Join(tt.wantScope, " ") {
+				t.Errorf("scopes = %q, want %q", c.Scopes, tt.wantScope)
 			}
 		})
 	}
@@ -132,13 +132,13 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"aud present but wrong, client_id right", sign(t, k, with(idClaims(), "aud", "other", "client_id", testClientID), nil), nil, ErrAudience},
 		{"access token of another client", sign(t, k, with(accessClaims(), "client_id", "other"), nil), nil, ErrAudience},
 		{"neither aud nor client_id", sign(t, k, with(accessClaims(), "client_id", nil), nil), nil, ErrAudience},
-		{"token_use access required, id given", valid, func(c *Config) { c.TokenUse = "access" }, ErrTokenUse},
+		{"token_use access required, id given", valid, func(c *Config) { c.Issuers[0].TokenUse = "access" }, ErrTokenUse},
 		{"no sub", sign(t, k, with(idClaims(), "sub", nil), nil), nil, ErrClaims},
 		{"jwk/jku/x5u header injection", injected, nil, ErrUnknownKey},
 		{"jwk header under a known kid", injectedKnownKid, nil, ErrSignature},
 		{"key with use=enc", sign(t, encKey, idClaims(), nil), nil, ErrUnknownKey},
 		{"JWK alg disagrees with token alg", sign(t, psKey, idClaims(), nil), nil, ErrUnknownKey},
-		{"RS256 not allowed when only PS256 is", valid, func(c *Config) { c.Algorithms = []string{"PS256"} }, ErrAlgorithm},
+		{"RS256 not allowed when only PS256 is", valid, func(c *Config) { c.Issuers[0].Algorithms = []string{"PS256"} }, ErrAlgorithm},
 		{"1 MB token", strings.Repeat("a", 1<<20), nil, ErrTooLarge},
 		{"malformed base64", parts[0] + ".@@@." + parts[2], nil, ErrMalformed},
 		{"extra segments", valid + ".extra", nil, ErrMalformed},
@@ -390,69 +390,6 @@ func TestConcurrentVerify(t *testing.T) {
 	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	base := map[string]string{
-		"ISSUER":   testIssuer,
-		"JWKS_URI": testIssuer + "/.well-known/jwks.json",
-		"AUDIENCE": "a, b",
-	}
-	tests := []struct {
-		name    string
-		env     map[string]string
-		wantErr string
-	}{
-		{"defaults", nil, ""},
-		{"loopback http allowed", map[string]string{"ISSUER": "http://127.0.0.1:9229/pool", "JWKS_URI": "http://localhost:9229/pool/.well-known/jwks.json"}, ""},
-		{"ipv6 loopback http allowed", map[string]string{"JWKS_URI": "http://[::1]:8080/jwks"}, ""},
-		{"missing ISSUER", map[string]string{"ISSUER": ""}, "ISSUER is empty"},
-		{"http JWKS elsewhere", map[string]string{"JWKS_URI": "http://idp.example.com/jwks"}, "must use https"},
-		{"relative JWKS", map[string]string{"JWKS_URI": "/jwks"}, "not an absolute URL"},
-		{"empty AUDIENCE", map[string]string{"AUDIENCE": " , "}, "AUDIENCE is empty"},
-		{"bad TOKEN_USE", map[string]string{"TOKEN_USE": "refresh"}, "TOKEN_USE"},
-		{"HS256 not allowed", map[string]string{"ALGORITHMS": "RS256,HS256"}, `"HS256"`},
-		{"none not allowed", map[string]string{"ALGORITHMS": "none"}, `"none"`},
-		{"bad leeway", map[string]string{"LEEWAY_SECONDS": "-5"}, "LEEWAY_SECONDS"},
-		{"bad timeout", map[string]string{"JWKS_TIMEOUT_MS": "soon"}, "JWKS_TIMEOUT_MS"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range base {
-				env[k] = v
-			}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			cfg, err := ConfigFromEnv(func(k string) string { return env[k] })
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("ConfigFromEnv: %v", err)
-				}
-				if len(cfg.Audiences) != 2 {
-					t.Fatalf("audiences = %q", cfg.Audiences)
-				}
-				return
-			}
-			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error = %v, want ErrConfig mentioning %q", err, tt.wantErr)
-			}
-		})
-	}
-}
-
-func TestConfigDefaults(t *testing.T) {
-	cfg, err := ConfigFromEnv(func(k string) string {
-		return map[string]string{"ISSUER": testIssuer, "JWKS_URI": testIssuer + "/jwks", "AUDIENCE": "a", "LEEWAY_SECONDS": "0", "TOKEN_CACHE_SIZE": "0"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := cfg.withDefaults()
-	if d.Leeway != 0 || d.CacheSize != -1 || d.HTTPTimeout != 3*time.Second || d.Algorithms[0] != "RS256" || d.RefreshMinInterval != time.Minute {
-		t.Fatalf("defaults = %+v", d)
-	}
-}
-
 // TestHTTPSJWKSWithBundleFile fetches the JWKS over TLS with the CA pool
 // loaded from SSL_CERT_FILE (one bundle file, no directory scan).
 func TestHTTPSJWKSWithBundleFile(t *testing.T) {
@@ -463,7 +400,7 @@ func TestHTTPSJWKSWithBundleFile(t *testing.T) {
 	bundle := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
 	t.Setenv("SSL_CERT_FILE", bundle)
-	v, err := New(Config{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}, Now: func() time.Time { return testNow }})
+	v, err := New(Config{Issuers: []Issuer{{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}}}, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +412,7 @@ func TestHTTPSJWKSWithBundleFile(t *testing.T) {
 	saved := caBundles
 	caBundles = nil
 	defer func() { caBundles = saved }()
-	v, _ = New(Config{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}, Now: func() time.Time { return testNow }})
+	v, _ = New(Config{Issuers: []Issuer{{Issuer: testIssuer, JWKSURI: srv.URL + "/jwks", Audiences: []string{testClientID}}}, Now: func() time.Time { return testNow }})
 	if _, err := v.Verify(context.Background(), sign(t, k, idClaims(), nil)); !errors.Is(err, ErrKeySource) {
 		t.Fatalf("untrusted JWKS certificate: %v, want ErrKeySource", err)
 	}

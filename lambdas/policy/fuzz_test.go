@@ -56,7 +56,7 @@ func FuzzParseRules(f *testing.F) {
 // fuzzResources are the resources of the fuzzed API; fuzzGrants the grants a rule may carry.
 var (
 	fuzzResources = []string{"/", "/pets", "/pets/{petId}", "/pets/{petId}/owner", "/owners/{ownerId}/pets", "/files/{path+}"}
-	fuzzGrants    = []Rule{{AnyToken: true}, {Scopes: []string{"s1"}}, {Scopes: []string{"s2"}}, {Clients: []string{"c1"}}, {Scopes: []string{"s1", "s2"}, Clients: []string{"c2"}}}
+	fuzzGrants    = []Rule{{AnyToken: true}, {Scopes: []string{"s1"}}, {Scopes: []string{"s2"}}, {Clients: []string{"c1"}}, {Scopes: []string{"s1", "s2"}, Clients: []string{"c2"}}, {Groups: []string{"g1"}}}
 )
 
 // FuzzAllowList: whatever the rules (the stack's, or ones built from the
@@ -65,7 +65,8 @@ var (
 // segment by segment - finds a rule for that verb whose resource the path
 // spells and which grants the token. Paths that spell no rule's resource for
 // the verb reach no method on API Gateway (403 before any policy) and are
-// only checked to stay inside the API and stage.
+// only checked to stay inside the API and stage. Allows (the HTTP API simple
+// response) must agree with IAM's reading of the policy on every ARN.
 func FuzzAllowList(f *testing.F) {
 	f.Add([]byte{}, "POST", "pets/", "regular-app123", "app123", "")
 	f.Add([]byte{}, "POST", "/pets", "regular-app123", "app123", "")
@@ -75,6 +76,7 @@ func FuzzAllowList(f *testing.F) {
 	f.Add([]byte{1, 12, 7, 3}, "GET", "pets/7/owner", "s1", "", "c1")
 	f.Add([]byte{2, 10, 20}, "GET", "files/a/b/", "s2", "c2", "")
 	f.Add([]byte{5, 4, 30}, "GET", "", "", "", "")
+	f.Add([]byte{5, 20, 35}, "POST", "pets/", "g1", "", "")
 	f.Fuzz(func(t *testing.T, sel []byte, verb, path, scopes, aud, client string) {
 		rules := stackRules
 		if len(sel) > 0 {
@@ -89,10 +91,14 @@ func FuzzAllowList(f *testing.F) {
 				return
 			}
 		}
-		tok := Token{Scopes: scope.Split(scopes), Audience: strings.Split(aud, ","), ClientID: client}
+		tok := Token{Scopes: scope.Split(scopes), Groups: scope.Split(scopes), Audience: strings.Split(aud, ","), ClientID: client}
 		doc, _ := build(t, tok, rules, arnGetPets)
 		for _, arn := range []string{base + verb + "/" + path, "arn:aws:execute-api:eu-west-1:123456789012:abc123/" + path, "arn:aws:execute-api:eu-west-1:123456789012:zzz999/prod/" + verb + "/" + path} {
-			if iampolicy.Evaluate(doc, "execute-api:Invoke", arn) != iampolicy.Allow {
+			allowed := iampolicy.Evaluate(doc, "execute-api:Invoke", arn) == iampolicy.Allow
+			if m, err := ParseMethodARN(arn); err == nil && strings.HasPrefix(arn, base) && Allows(m, tok, rules) != allowed {
+				t.Fatalf("Allows(%s) = %v, but IAM reads the policy as %v; rules %+v, token %+v", arn, !allowed, allowed, rules, tok)
+			}
+			if !allowed {
 				continue
 			}
 			rest, ok := strings.CutPrefix(arn, base)
@@ -160,6 +166,13 @@ func referenceGrants(r Rule, t Token) bool {
 	for _, s := range r.Scopes {
 		for _, h := range t.Scopes {
 			if s == h {
+				return true
+			}
+		}
+	}
+	for _, g := range r.Groups {
+		for _, h := range t.Groups {
+			if g == h {
 				return true
 			}
 		}

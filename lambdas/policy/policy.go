@@ -1,4 +1,26 @@
-// Package policy builds the IAM policy a REST TOKEN authorizer returns.
+// Package policy holds the authorizer's rules and builds the IAM policy an
+// API Gateway Lambda authorizer returns for a verified token.
+//
+// # How to use it
+//
+// Write the rules, one per method and resource the API has, and check them
+// once at start (ParseRules from JSON, or Validate):
+//
+//	rules, err := policy.ParseRules(`[
+//	  {"method":"GET",  "resource":"/pets",         "scopes":["pets.read"]},
+//	  {"method":"GET",  "resource":"/pets/{petId}", "scopes":["pets.read"]},
+//	  {"method":"POST", "resource":"/pets",         "groups":["admin"]},
+//	  {"method":"GET",  "resource":"/",             "anyToken":true}]`)
+//
+// For each request, Build turns the method ARN API Gateway sends and what
+// the token holds (Token: scopes, groups, accepted audiences) into the
+// response; Allows answers the same question for one request (HTTP API
+// simple responses).
+//
+//	arn, err := policy.ParseMethodARN(event.MethodArn)
+//	resp, granted := policy.Build(claims.Subject, arn, policy.Token{Scopes: ..., Groups: ...}, rules, context)
+//
+// # The policy
 //
 // The policy is an allow-list: one Allow statement listing the ARN patterns
 // of every method and resource the rules grant the token, and nothing else,
@@ -17,13 +39,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
-// ErrRules reports a malformed SCOPE_RULES value.
+// ErrRules reports a malformed rule or rule set.
 var ErrRules = errors.New("scope rules")
 
 // ErrMethodARN reports a methodArn that is not an execute-api method ARN.
@@ -35,22 +58,27 @@ var ErrMethodARN = errors.New("methodArn")
 // verbs added to the API later, the very gap an allow-list closes.
 var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
-// Rule grants Method on Resource to a token that holds one of Scopes, OR
-// whose aud (any entry; client_id when it has no aud) is one of Clients, OR to any valid token
-// when AnyToken is set. Several rules for the same method and resource add up
-// (a token granted by any of them is granted). Resource is an API Gateway
-// resource path: "/", "/pets", "/pets/{petId}", "/files/{path+}".
+// Rule grants Method on Resource to a token that holds one of Scopes, OR is
+// in one of Groups, OR whose aud (any entry; client_id when it has no aud)
+// is one of Clients, OR to any valid token when AnyToken is set. Several
+// rules for the same method and resource add up (a token granted by any of
+// them is granted). Resource is an API Gateway resource path (REST) or route
+// path (HTTP API): "/", "/pets", "/pets/{petId}", "/files/{path+}".
 type Rule struct {
 	Method   string   `json:"method"`
 	Resource string   `json:"resource"`
 	Scopes   []string `json:"scopes,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
 	Clients  []string `json:"clients,omitempty"`
 	AnyToken bool     `json:"anyToken,omitempty"`
 }
 
 // Token is what the rules look at in a verified token.
 type Token struct {
-	Scopes   []string
+	Scopes []string
+	Groups []string
+	// Audience are the token's audiences its issuer vouches for
+	// (jwtverify.Claims.Accepted); ClientID is read only when it is empty.
 	Audience []string
 	ClientID string
 }
@@ -62,6 +90,11 @@ func (r Rule) Grants(t Token) bool {
 	}
 	for _, s := range r.Scopes {
 		if slices.Contains(t.Scopes, s) {
+			return true
+		}
+	}
+	for _, g := range r.Groups {
+		if slices.Contains(t.Groups, g) {
 			return true
 		}
 	}
@@ -81,10 +114,11 @@ func (r Rule) Grants(t Token) bool {
 // wildcards, so a pattern is never broader than the rule says.
 var resourceRE = regexp.MustCompile(`^/$|^(/([A-Za-z0-9._~\-]+|\{[A-Za-z0-9_]+\}))*(/\{[A-Za-z0-9_]+\+\})?$`)
 
-// ParseRules reads SCOPE_RULES: a JSON array of
-// {"method", "resource", "scopes"?, "clients"?, "anyToken"?}. Unknown fields,
-// trailing data and rules that grant nothing are errors, reported at cold
-// start. An empty string means no rules: every token is refused (403).
+// ParseRules reads rules from JSON (the authorizer's SCOPE_RULES): an array
+// of {"method", "resource", "scopes"?, "groups"?, "clients"?, "anyToken"?}.
+// Unknown fields, trailing data and rules that grant nothing are errors,
+// reported at cold start. An empty string means no rules: every token is
+// refused (403).
 func ParseRules(s string) ([]Rule, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -93,7 +127,7 @@ func ParseRules(s string) ([]Rule, error) {
 	dec.DisallowUnknownFields()
 	var rules []Rule
 	if err := dec.Decode(&rules); err != nil {
-		return nil, fmt.Errorf("%w: SCOPE_RULES is not a JSON array of {method, resource, scopes, clients, anyToken}: %v", ErrRules, err)
+		return nil, fmt.Errorf("%w: SCOPE_RULES is not a JSON array of {method, resource, scopes, groups, clients, anyToken}: %v", ErrRules, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: SCOPE_RULES has data after the JSON array: give exactly one array", ErrRules)
@@ -118,11 +152,16 @@ func Validate(rules []Rule) error {
 		if !resourceRE.MatchString(r.Resource) {
 			return fmt.Errorf("%w: rule %d: resource %q: want an API Gateway resource path like /, /pets or /pets/{petId}", ErrRules, i, r.Resource)
 		}
-		if !r.AnyToken && len(r.Scopes) == 0 && len(r.Clients) == 0 {
-			return fmt.Errorf("%w: %s grants nothing: give scopes, clients or \"anyToken\": true", ErrRules, name)
+		if !r.AnyToken && len(r.Scopes) == 0 && len(r.Groups) == 0 && len(r.Clients) == 0 {
+			return fmt.Errorf("%w: %s grants nothing: give scopes, groups, clients or \"anyToken\": true", ErrRules, name)
 		}
-		if r.AnyToken && (len(r.Scopes) > 0 || len(r.Clients) > 0) {
-			return fmt.Errorf("%w: %s: anyToken grants every valid token, so its scopes and clients would be ignored: drop one or the other", ErrRules, name)
+		if r.AnyToken && (len(r.Scopes) > 0 || len(r.Groups) > 0 || len(r.Clients) > 0) {
+			return fmt.Errorf("%w: %s: anyToken grants every valid token, so its scopes, groups and clients would be ignored: drop one or the other", ErrRules, name)
+		}
+		for _, g := range r.Groups {
+			if g == "" || strings.ContainsFunc(g, unicode.IsControl) {
+				return fmt.Errorf("%w: %s: group %q is empty or holds a control character", ErrRules, name, g)
+			}
 		}
 		for _, sc := range r.Scopes {
 			if !scope.ValidToken(sc) {
@@ -159,6 +198,7 @@ func checkOverlaps(rules []Rule) error {
 		}
 		g.AnyToken = g.AnyToken || r.AnyToken
 		g.Scopes = append(g.Scopes, r.Scopes...)
+		g.Groups = append(g.Groups, r.Groups...)
 		g.Clients = append(g.Clients, r.Clients...)
 		grants[k] = g
 	}
@@ -168,7 +208,7 @@ func checkOverlaps(rules []Rule) error {
 				continue
 			}
 			if !covers(grants[b], grants[a]) {
-				return fmt.Errorf("%w: the ARN pattern of %s %s (%s) also matches requests to %s %s, which grants less: IAM's '*' spans '/'; grant %s %s at least the same scopes, clients or anyToken",
+				return fmt.Errorf("%w: the ARN pattern of %s %s (%s) also matches requests to %s %s, which grants less: IAM's '*' spans '/'; grant %s %s at least the same scopes, groups, clients or anyToken",
 					ErrRules, a.method, a.resource, strings.Join(patterns(a.method, a.resource), ", "), b.method, b.resource, b.method, b.resource)
 			}
 		}
@@ -186,6 +226,11 @@ func covers(h, g Rule) bool {
 	}
 	for _, s := range g.Scopes {
 		if !slices.Contains(h.Scopes, s) {
+			return false
+		}
+	}
+	for _, gr := range g.Groups {
+		if !slices.Contains(h.Groups, gr) {
 			return false
 		}
 	}
@@ -345,4 +390,49 @@ func Build(principal string, arn MethodARN, tok Token, rules []Rule, context map
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{stmt}},
 		Context:        context,
 	}, granted
+}
+
+// Allows reports whether the policy Build returns for tok allows the
+// request arn names: its verb and path matched against the allowed patterns
+// as IAM matches them ('*' spans any characters, '/' included). It is the
+// answer of an HTTP API simple response, which must agree with the policy.
+func Allows(arn MethodARN, tok Token, rules []Rule) bool {
+	want := arn.Verb + "/" + arn.Path
+	for _, r := range rules {
+		if !r.Grants(tok) {
+			continue
+		}
+		for _, p := range patterns(r.Method, r.Resource) {
+			if wildcardMatch(p, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// wildcardMatch reports whether s matches pattern, where '*' matches any run
+// of characters and '?' one (IAM's ARN matching); s is literal.
+func wildcardMatch(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p, mark = star+1, mark+1
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

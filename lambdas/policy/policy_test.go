@@ -113,9 +113,40 @@ func TestAllowList(t *testing.T) {
 					if got := allowed(doc, arn); got != want {
 						t.Errorf("%s: allowed = %v, want %v; policy %+v", arn, got, want, doc.Statement)
 					}
+					if m, err := ParseMethodARN(arn); err == nil && strings.HasPrefix(arn, base) && Allows(m, tt.tok, stackRules) != want {
+						t.Errorf("%s: Allows = %v, want %v", arn, !want, want)
+					}
 				}
 			})
 		}
+	}
+}
+
+// TestGroupRules: a rule naming groups grants its method to a token in one
+// of them, and to no other.
+func TestGroupRules(t *testing.T) {
+	rules, err := ParseRules(`[{"method":"GET","resource":"/pets","anyToken":true},{"method":"POST","resource":"/pets","groups":["admin"]}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, _ := ParseMethodARN(base + "POST/pets")
+	tests := []struct {
+		name string
+		tok  Token
+		want bool
+	}{
+		{"in the group", Token{Groups: []string{"regular", "admin"}}, true},
+		{"another group", Token{Groups: []string{"regular"}}, false},
+		{"a scope named like the group", Token{Scopes: []string{"admin"}}, false},
+		{"a group of another case", Token{Groups: []string{"Admin"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, _ := build(t, tt.tok, rules, arnGetPets)
+			if got := allowed(doc, base+"POST/pets"); got != tt.want || Allows(post, tt.tok, rules) != tt.want {
+				t.Fatalf("POST /pets allowed = %v (Allows %v), want %v; policy %+v", got, Allows(post, tt.tok, rules), tt.want, doc.Statement)
+			}
+		})
 	}
 }
 
@@ -202,6 +233,11 @@ func TestParseRules(t *testing.T) {
 		{"scopes", `[{"method":"POST","resource":"/pets","scopes":["admin-c"]}]`, "", 1},
 		{"clients", `[{"method":"GET","resource":"/pets","clients":["c1","https://api.example.com"]}]`, "", 1},
 		{"anyToken", `[{"method":"GET","resource":"/","anyToken":true}]`, "", 1},
+		{"groups", `[{"method":"POST","resource":"/pets","groups":["admin","pets admins"]}]`, "", 1},
+		{"empty group", `[{"method":"POST","resource":"/pets","groups":[""]}]`, "group", 0},
+		{"group with a newline", `[{"method":"POST","resource":"/pets","groups":["a\nb"]}]`, "control character", 0},
+		{"anyToken with groups", `[{"method":"GET","resource":"/pets","anyToken":true,"groups":["a"]}]`, "ignored", 0},
+		{"a group reaching a resource granting less", `[{"method":"GET","resource":"/pets/{petId}","groups":["g"]},{"method":"GET","resource":"/pets","scopes":["a"]}]`, "also matches requests to GET /pets", 0},
 		{"path param", `[{"method":"GET","resource":"/pets/{petId}","scopes":["a"]}]`, "", 1},
 		{"the stack's rules", `[{"method":"GET","resource":"/pets","clients":["c"],"scopes":["petstore/pets.read","petstore/pets.write"]},{"method":"GET","resource":"/pets/{petId}","clients":["c"],"scopes":["petstore/pets.read","petstore/pets.write"]},{"method":"POST","resource":"/pets","scopes":["admin-c","petstore/pets.write"]}]`, "", 3},
 		{"wildcard method", `[{"method":"*","resource":"/pets","scopes":["a"]}]`, `no "*"`, 0},
