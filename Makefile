@@ -17,7 +17,7 @@ LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore jwksseed
 #> how long make fuzz runs each fuzz target
 FUZZTIME  ?= 30s
 #> the event make invoke-authorizer sends
-EVENT     ?= lambdas/authz/testdata/event.json
+EVENT     ?= lambdas/authz/testdata/token-event.json
 #> the stack make diff, deploy, destroy and smoke act on
 STACK     ?= SecureApiJwt
 #> flags of make local: -http-port 8080 -rest-port 8081 -cognito-port 9229 -dynamodb-port 8000 -lambda-port 9001 -token-port 9230 (0: any free port), -synth auto|always|never
@@ -119,6 +119,7 @@ lint: ## gofmt, go mod tidy, go vet and staticcheck
 fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME each (default 30s)
 	go test ./lambdas/authz/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
 	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckPayload -fuzztime $(FUZZTIME)
+	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckSyntax -fuzztime $(FUZZTIME)
 	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
 	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
 	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)

@@ -44,7 +44,7 @@ func TestMetrics(t *testing.T) {
 		}
 		return "Bearer " + s
 	}
-	example, err := os.ReadFile("../authz/testdata/event.json")
+	example, err := os.ReadFile("../authz/testdata/token-event.json")
 	if err != nil {
 		t.Fatal(err)
 	}

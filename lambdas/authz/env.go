@@ -37,9 +37,15 @@ func FromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) {
 	}
 	cfg, names, errs := verifierFromEnv(getenv)
 	cfg.Log = log
+	h := &Handler{Log: log}
+	if names != nil { // the issuers could be read: let the verifier check them
+		v, err := jwtverify.New(cfg)
+		errs = append(errs, renameConfigErrors(err, names))
+		h.Verifier = v
+	}
 	rules, err := rulesFromEnv(getenv)
 	errs = append(errs, err)
-	h := &Handler{Rules: rules, Log: log}
+	h.Rules = rules
 	h.ContextClaims, err = contextClaimsFromEnv(getenv)
 	errs = append(errs, err)
 	switch v := strings.TrimSpace(getenv("SIMPLE_RESPONSES")); v {
@@ -48,11 +54,6 @@ func FromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) {
 		h.SimpleResponses = true
 	default:
 		errs = append(errs, fmt.Errorf("%w: SIMPLE_RESPONSES=%q: want true or false", jwtverify.ErrConfig, v))
-	}
-	if names != nil { // the issuers could be read: let the verifier check them
-		v, err := jwtverify.New(cfg)
-		errs = append(errs, renameConfigErrors(err, names))
-		h.Verifier = v
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -15,7 +15,9 @@ import (
 
 const envIssuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST"
 
-func getenv(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
 
 // TestFromEnvErrors: every problem is reported at once, naming the variable
 // the user wrote, the value and the fix.

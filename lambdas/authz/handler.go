@@ -262,7 +262,10 @@ func authorizationHeader(headers map[string]string, multi map[string][]string) (
 			return "", false
 		}
 	}
-	return value, found == 1
+	if found != 1 {
+		return "", false
+	}
+	return value, true
 }
 
 // Context is what the backend sees in requestContext.authorizer: strings only.

@@ -192,7 +192,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestExampleEventParses(t *testing.T) {
-	raw, err := os.ReadFile("testdata/event.json")
+	raw, err := os.ReadFile("testdata/token-event.json")
 	if err != nil {
 		t.Fatal(err)
 	}
