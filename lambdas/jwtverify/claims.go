@@ -1,12 +1,14 @@
 package jwtverify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -42,20 +44,37 @@ type Claims struct {
 	// audiences rules may count. Another issuer's audience in aud is not here.
 	Accepted []string
 
-	raw map[string]json.RawMessage
+	raw *rawClaims
+}
+
+// rawClaims is the payload, decoded into a map on first use: most tokens
+// are verified without any claim but the known ones being read.
+type rawClaims struct {
+	once    sync.Once
+	payload []byte
+	m       map[string]json.RawMessage
+}
+
+func (r *rawClaims) claims() map[string]json.RawMessage {
+	if r == nil {
+		return nil
+	}
+	r.once.Do(func() { json.Unmarshal(r.payload, &r.m) }) // valid JSON: verified before
+	return r.m
 }
 
 // Claim returns the JSON of the claim named exactly name, and whether the
 // token has it.
 func (c *Claims) Claim(name string) (json.RawMessage, bool) {
-	v, ok := c.raw[name]
+	v, ok := c.raw.claims()[name]
 	return v, ok
 }
 
 // ClaimNames lists every claim of the token, sorted.
 func (c *Claims) ClaimNames() []string {
-	names := make([]string, 0, len(c.raw))
-	for k := range c.raw {
+	m := c.raw.claims()
+	names := make([]string, 0, len(m))
+	for k := range m {
 		names = append(names, k)
 	}
 	sort.Strings(names)
@@ -70,36 +89,72 @@ type tokenClaims struct {
 	aud                               jwt.ClaimStrings
 	exp, nbf, iat                     timeClaim
 	scope, scp                        scopeList
-	raw                               map[string]json.RawMessage
+	payload                           []byte
 }
 
-// UnmarshalJSON reads the claims by their exact names. encoding/json's
-// struct decoding matches names case-insensitively, so a custom "Username"
-// after "username" would overwrite it; a map keeps every name as written.
-// checkPayload has already refused a repeated known claim.
+// UnmarshalJSON reads the known claims by their exact names, from where the
+// payload scanner found them. encoding/json's struct decoding matches names
+// case-insensitively, so a custom "Username" after "username" would
+// overwrite it; the scanner compares names byte for byte (escapes decoded)
+// and has refused a repeated known claim. Other claims stay in the payload,
+// decoded only when asked for (Claims.Claim).
 func (c *tokenClaims) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &c.raw); err != nil {
+	var spans claimSpans
+	if err := scanPayload(b, &spans); err != nil {
 		return err
 	}
-	fields := []struct {
-		name string
-		dst  any
-	}{
-		{"iss", &c.iss}, {"sub", &c.sub}, {"aud", &c.aud}, {"jti", &c.jti},
-		{"exp", &c.exp}, {"nbf", &c.nbf}, {"iat", &c.iat},
-		{"client_id", &c.clientID}, {"token_use", &c.tokenUse}, {"scope", &c.scope}, {"scp", &c.scp},
-		{"username", &c.username}, {"cognito:username", &c.cognitoUsername},
-	}
-	for _, f := range fields {
-		v, ok := c.raw[f.name]
-		if !ok {
+	c.payload = bytes.Clone(b) // the decoder's buffer is not ours to keep
+	// A fixed order, so a token with two bad claims always gets the same reason.
+	for i, sp := range spans {
+		if sp.end == 0 {
 			continue
 		}
-		if err := json.Unmarshal(v, f.dst); err != nil {
-			return fmt.Errorf("claim %q: %w", f.name, err)
+		v := c.payload[sp.start:sp.end]
+		var err error
+		switch i {
+		case claimIss:
+			err = decodeString(v, &c.iss)
+		case claimSub:
+			err = decodeString(v, &c.sub)
+		case claimAud:
+			err = c.aud.UnmarshalJSON(v)
+		case claimExp:
+			err = c.exp.UnmarshalJSON(v)
+		case claimNbf:
+			err = c.nbf.UnmarshalJSON(v)
+		case claimIat:
+			err = c.iat.UnmarshalJSON(v)
+		case claimJti:
+			err = decodeString(v, &c.jti)
+		case claimClientID:
+			err = decodeString(v, &c.clientID)
+		case claimTokenUse:
+			err = decodeString(v, &c.tokenUse)
+		case claimScope:
+			err = c.scope.UnmarshalJSON(v)
+		case claimScp:
+			err = c.scp.UnmarshalJSON(v)
+		case claimUsername:
+			err = decodeString(v, &c.username)
+		case claimCognitoUsername:
+			err = decodeString(v, &c.cognitoUsername)
+		}
+		if err != nil {
+			return fmt.Errorf("claim %q: %w", knownClaims[i], err)
 		}
 	}
 	return nil
+}
+
+// decodeString reads a JSON string claim as encoding/json would (null
+// leaves dst alone; another type is an error), without reflection when the
+// string holds no escape: the common case, on the path of every fresh token.
+func decodeString(raw []byte, dst *string) error {
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		*dst = string(raw[1 : n-1]) // valid JSON (the map decode checked it) and valid UTF-8 (checkSyntax)
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // The jwt.Claims methods give golang-jwt's validator the strictly read times.
@@ -116,7 +171,7 @@ func (c *tokenClaims) public() *Claims {
 		Issuer: c.iss, Subject: c.sub, ID: c.jti, Audience: c.aud,
 		ExpiresAt: c.exp.time(), NotBefore: c.nbf.time(), IssuedAt: c.iat.time(),
 		ClientID: c.clientID, TokenUse: c.tokenUse, Username: c.cognitoUsername,
-		Scopes: c.scope, raw: c.raw,
+		Scopes: c.scope, raw: &rawClaims{payload: c.payload},
 	}
 	if out.Username == "" {
 		out.Username = c.username
@@ -201,9 +256,14 @@ func (s *scopeList) UnmarshalJSON(b []byte) error {
 }
 
 // groupsOf reads the groups claim: an array of non-empty strings, or one
-// string (a single group). null or absent: no groups.
-func groupsOf(raw map[string]json.RawMessage, name string) ([]string, error) {
-	v, ok := raw[name]
+// string (a single group). null or absent: no groups. A payload without
+// the name in quotes (and no escape that could spell it) has no such claim,
+// which spares decoding the whole payload for most tokens.
+func groupsOf(c *Claims, name string) ([]string, error) {
+	if p := c.raw.payload; !bytes.Contains(p, []byte(`"`+name+`"`)) && bytes.IndexByte(p, '\\') < 0 {
+		return nil, nil
+	}
+	v, ok := c.Claim(name)
 	if !ok || string(v) == "null" {
 		return nil, nil
 	}

@@ -75,8 +75,8 @@ const MaxTokenBytes = 16 << 10
 // DefaultGroupsClaim is where Cognito puts a user's groups.
 const DefaultGroupsClaim = "cognito:groups"
 
-// Algorithms lists every algorithm an issuer may allow.
-var Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+// algorithms lists every algorithm an issuer may allow.
+var algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
 
 // withDefaults fills zero values.
 func (c Config) withDefaults() Config {
@@ -146,8 +146,8 @@ func (c Config) validate() error {
 			bad("TokenUse", fmt.Sprintf("=%q: want id, access or empty", is.TokenUse))
 		}
 		for _, a := range is.Algorithms {
-			if !slices.Contains(Algorithms, a) {
-				bad("Algorithms", fmt.Sprintf(" holds %q: allowed are %s (never none or HMAC)", a, strings.Join(Algorithms, ", ")))
+			if !slices.Contains(algorithms, a) {
+				bad("Algorithms", fmt.Sprintf(" holds %q: allowed are %s (never none or HMAC)", a, strings.Join(algorithms, ", ")))
 			}
 		}
 		if len(is.JWKS) > 0 {

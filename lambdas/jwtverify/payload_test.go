@@ -98,24 +98,38 @@ func topLevelKeys(raw []byte) (keys []string, ok bool) {
 
 // FuzzCheckPayload: the scanner never panics, and whenever it accepts a
 // payload that is one JSON object, that object repeats no known claim and
-// holds no refused one - checked against encoding/json's tokenizer.
+// holds no refused one - checked against encoding/json's tokenizer - and
+// the value it finds for each known claim is the one encoding/json reads.
 func FuzzCheckPayload(f *testing.F) {
 	for _, seed := range []string{
 		`{"iss":"x","scope":"a b"}`, `{"scope":"a","scope":"b"}`, `{"SCOPE":"a"}`, `{"a":{"a":1,"a":2}}`,
 		`{"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"r"}`, `{"\u017fcope":"x"}`, `{"a":1}{"b":2}`, `{"a":"\\"}`, `[]`, `{`,
 		`{"events":{}}`, `{"ev\u0065nts":1}`, `{"Events":1,"Scope":"a","scope":"b"}`,
+		`{ "iss" : "a" , "aud" : [ "x" , {"iss":"y"} ] , "exp" : 1e3 }`, `{"sub":{"a":[1,2,"}"]},"jti":"\"}"}`, `{"scope":"a"  }`,
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, payload string) {
-		err := checkPayload([]byte(payload))
+		var spans claimSpans
+		err := scanPayload([]byte(payload), &spans)
 		keys, ok := topLevelKeys([]byte(payload))
 		if err != nil || !ok {
 			return
 		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(payload), &m) != nil {
+			return
+		}
+		for i, name := range knownClaims {
+			want, present := m[name]
+			got := payload[spans[i].start:spans[i].end]
+			if present != (spans[i].end != 0) || present && got != string(want) {
+				t.Fatalf("%q: scanner read %s as %q (found %v), encoding/json %q (found %v)", payload, name, got, spans[i].end != 0, want, present)
+			}
+		}
 		for i, k := range keys {
 			for _, other := range keys[:i] {
-				if k == other && slices.Contains(knownClaims, k) {
+				if k == other && slices.Contains(knownClaims[:], k) {
 					t.Fatalf("accepted %q with %q twice", payload, k)
 				}
 			}

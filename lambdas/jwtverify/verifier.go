@@ -146,7 +146,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if claims.Subject == "" {
 		return nil, fmt.Errorf("%w: sub is missing", ErrClaims)
 	}
-	if claims.Groups, err = groupsOf(tc.raw, is.GroupsClaim); err != nil {
+	if claims.Groups, err = groupsOf(claims, is.GroupsClaim); err != nil {
 		return nil, err
 	}
 	if genStable {
@@ -199,7 +199,7 @@ func (is *issuer) checkAudience(c *Claims) error {
 }
 
 // ours are the sentinels keyFor and tokenClaims return; golang-jwt wraps them.
-var ours = []error{ErrKeySource, ErrNoKeyID, ErrUnknownKey, ErrWeakKey, ErrAlgorithm, ErrIssuer, ErrClaimType, ErrTimeRange, ErrScope, ErrClaims}
+var ours = []error{ErrKeySource, ErrNoKeyID, ErrUnknownKey, ErrWeakKey, ErrAlgorithm, ErrCrit, ErrTokenType, ErrHeader, ErrIssuer, ErrClaimType, ErrTimeRange, ErrScope, ErrClaims}
 
 func (v *Verifier) classify(tok *jwt.Token, err error) error {
 	for _, o := range ours {
@@ -231,7 +231,8 @@ func (v *Verifier) classify(tok *jwt.Token, err error) error {
 	return fmt.Errorf("%w: %v", ErrInvalidToken, err)
 }
 
-// keyFor selects the issuer by the unverified iss (exact match; an unknown
+// keyFor refuses a header checkHeader refuses (a foreign typ, crit, b64),
+// then selects the issuer by the unverified iss (exact match; an unknown
 // one costs no request), holds the token's alg to that issuer's list, and
 // picks that issuer's key by kid only: jwk, jku and x5u headers are never
 // used. The key must be of the alg's type (and curve). It reports the
@@ -239,6 +240,9 @@ func (v *Verifier) classify(tok *jwt.Token, err error) error {
 // changed during the lookup, and then the result is not cached.
 func (v *Verifier) keyFor(ctx context.Context, sel **issuer, gen *uint64, stable *bool) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
+		if err := checkHeader(t.Header); err != nil {
+			return nil, err
+		}
 		iss := t.Claims.(*tokenClaims).iss
 		if iss == "" {
 			return nil, fmt.Errorf("%w: iss is missing", ErrClaims)
