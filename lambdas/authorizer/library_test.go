@@ -99,7 +99,8 @@ func readmeLibraryMain(t *testing.T, root string) string {
 
 // TestReadmeLibraryMain is the README's promise: its library-only Lambda
 // main.go, as written, builds in a module of its own that requires this one
-// (replace to this checkout), and that build needs no CDK module. Offline:
+// (replace to this checkout), and that build needs no CDK module; our
+// authorizer binary builds there by import path. Offline:
 // the module cache only (GOPROXY=off).
 func TestReadmeLibraryMain(t *testing.T) {
 	if testing.Short() {
@@ -143,6 +144,8 @@ func TestReadmeLibraryMain(t *testing.T) {
 	run("mod", "tidy", "-e") // -e: tests of dependencies need modules outside the cache
 	run("build", "-tags", "lambda.norpc", "-o", "bootstrap", ".")
 	run("vet", ".")
+	// The ready-made binary builds from the consumer's module too, by import path.
+	run("build", "-tags", "lambda.norpc", "-o", "authorizer", "github.com/secure-api-go/apigw-jwt/lambdas/authorizer")
 	for _, line := range strings.Fields(run("list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", ".")) {
 		if isCDK(line) {
 			t.Errorf("the README's Lambda builds with the CDK module %s", line)
