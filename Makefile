@@ -118,6 +118,7 @@ lint: ## gofmt, go mod tidy, go vet and staticcheck
 
 fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME each (default 30s)
 	go test ./lambdas/authz/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
+	go test ./lambdas/authz/ -run '^$$' -fuzz FuzzEvent -fuzztime $(FUZZTIME)
 	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckPayload -fuzztime $(FUZZTIME)
 	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckSyntax -fuzztime $(FUZZTIME)
 	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)

@@ -2,8 +2,10 @@ package authz
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 )
 
@@ -32,6 +34,36 @@ func FuzzAuthorizationHeader(f *testing.F) {
 		}
 		if err != ErrUnauthorized {
 			t.Fatalf("fuzzed header gave %v, want Unauthorized", err)
+		}
+	})
+}
+
+// FuzzEvent feeds arbitrary events through Handle with a real verifier:
+// whatever the bytes, nothing is allowed without a token the IdP signed,
+// and the only answers are Unauthorized and a fault (never a panic).
+func FuzzEvent(f *testing.F) {
+	fx := newFixture(f)
+	fx.h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	for _, file := range []string{"token-event.json", "request-event.json", "http-event.json"} {
+		raw, err := os.ReadFile("testdata/" + file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+	}
+	for _, s := range []string{`{}`, `{"type":"TOKEN"}`, `{"type":"REQUEST","version":"2.0","headers":{"authorization":"Bearer a.b.c"},"routeArn":"arn:aws:execute-api:r:a:api/s/GET/p"}`, `null`, `[`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, event string) {
+		for _, simple := range []bool{false, true} {
+			fx.h.SimpleResponses = simple
+			resp, err := fx.h.Handle(context.Background(), json.RawMessage(event))
+			if err == nil {
+				t.Fatalf("fuzzed event answered %#v: %q", resp, event)
+			}
+			if err != ErrUnauthorized && err != ErrFault {
+				t.Fatalf("fuzzed event gave %v", err)
+			}
 		}
 	})
 }

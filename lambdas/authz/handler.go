@@ -45,9 +45,11 @@ type Handler struct {
 	ContextClaims []string
 	// SimpleResponses makes HTTP API (payload 2.0) answers simple responses,
 	// {"isAuthorized", "context"}, decided for the route asked. API Gateway
-	// caches one per identity source for every route, so enable it only
-	// with caching off or with $context.routeKey in the identity source.
-	// Default: IAM-policy responses, which cover every route and cache safely.
+	// caches one per identity source and reuses it for every route of the
+	// authorizer (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html,
+	// "Caching"), so enable it only with caching off or with $context.routeKey
+	// in the identity source. Default: IAM-policy responses, which cover
+	// every route and cache safely.
 	SimpleResponses bool
 	// Log receives one line per decision: reason codes, never the token.
 	// Default: discarded.
