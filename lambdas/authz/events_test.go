@@ -107,8 +107,8 @@ func policyOf(t *testing.T, resp any) iampolicy.Document {
 }
 
 // TestEventKinds: the same binary answers a REST TOKEN event, a REST
-// REQUEST event and an HTTP API payload 2.0 event (recorded shapes, as in
-// aws-lambda-go's events/testdata), with the same allow-list.
+// REQUEST event, an HTTP API payload 1.0 and a 2.0 event (recorded shapes,
+// as in aws-lambda-go's events/testdata), with the same allow-list.
 func TestEventKinds(t *testing.T) {
 	f := envFixture(t, nil)
 	regular := "Bearer " + f.token(t, "regular-client123", nil)
@@ -120,6 +120,7 @@ func TestEventKinds(t *testing.T) {
 	}{
 		{"token-event.json", rest, "events.APIGatewayCustomAuthorizerResponse"},
 		{"request-event.json", rest, "events.APIGatewayCustomAuthorizerResponse"},
+		{"http-v1-event.json", http, "events.APIGatewayCustomAuthorizerResponse"},
 		{"http-event.json", http, "events.APIGatewayV2CustomAuthorizerIAMPolicyResponse"},
 	}
 	for _, tt := range tests {

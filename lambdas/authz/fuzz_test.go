@@ -44,7 +44,7 @@ func FuzzAuthorizationHeader(f *testing.F) {
 func FuzzEvent(f *testing.F) {
 	fx := newFixture(f)
 	fx.h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	for _, file := range []string{"token-event.json", "request-event.json", "http-event.json"} {
+	for _, file := range []string{"token-event.json", "request-event.json", "http-v1-event.json", "http-event.json"} {
 		raw, err := os.ReadFile("testdata/" + file)
 		if err != nil {
 			f.Fatal(err)
