@@ -290,9 +290,10 @@ func Context(c *jwtverify.Claims) map[string]any {
 
 // fitContext builds the context: Context's keys, then each ContextClaims
 // claim the token has, while the response (render gives it for a context)
-// stays within MaxResponseBytes. A claim that does not fit is left out and
-// named in omittedClaims. fits is false (a fault, logged and counted) when
-// even the response without the extra claims is too large.
+// stays within MaxResponseBytes. Room for omittedClaims (naming every
+// configured claim, at worst) is kept, so a claim that does not fit can be
+// named there. fits is false (a fault, logged and counted) when even the
+// response without the extra claims is too large.
 func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render func(map[string]any) any) (map[string]any, bool) {
 	out := Context(c)
 	size := func() int {
@@ -304,6 +305,11 @@ func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render fu
 		h.decide(Fault, "response_too_large")
 		return nil, false
 	}
+	if len(h.ContextClaims) == 0 {
+		return out, true
+	}
+	reserve, _ := json.Marshal(map[string]string{"omittedClaims": strings.Join(h.ContextClaims, " ")})
+	budget := MaxResponseBytes - len(reserve)
 	var omitted []string
 	for _, name := range h.ContextClaims {
 		raw, ok := c.Claim(name)
@@ -314,20 +320,16 @@ func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render fu
 		if json.Unmarshal(raw, &s) != nil {
 			s = string(raw)
 		}
-		out[name] = s
-		if len(omitted) > 0 {
-			out["omittedClaims"] = strings.Join(omitted, " ")
-		}
-		if size() > MaxResponseBytes {
+		if out[name] = s; size() > budget {
 			delete(out, name)
 			omitted = append(omitted, name)
-			out["omittedClaims"] = strings.Join(omitted, " ")
-			if size() > MaxResponseBytes { // the list itself does not fit: say nothing more
-				delete(out, "omittedClaims")
-			}
 		}
 	}
 	if len(omitted) > 0 {
+		out["omittedClaims"] = strings.Join(omitted, " ")
+		if size() > MaxResponseBytes { // the policy alone takes nearly all: name nothing
+			delete(out, "omittedClaims")
+		}
 		h.log(ctx).Warn("context", "reason", "claims_omitted", "omittedClaims", clip.String(strings.Join(omitted, " ")), "limit", MaxResponseBytes)
 	}
 	return out, true
