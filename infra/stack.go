@@ -230,7 +230,7 @@ func NewStack(scopeC constructs.Construct, cfg *Config, props *awscdk.StackProps
 // external authIssuer's authAudience values) and for machine tokens with the
 // resource server's pets.read or pets.write; creating one needs the admin
 // group's scope or pets.write. Nothing else is granted. The JSON is the
-// lambdas/policy Rule format (the infra cannot import it).
+// lambdas/internal/policy Rule format (the infra cannot import it).
 func AuthorizerRules(adminScope string, userAudiences []string, resourceServer string) string {
 	read := []string{scope.Resource(resourceServer, scope.PetsRead), scope.Resource(resourceServer, scope.PetsWrite)}
 	type rule struct {
