@@ -17,7 +17,7 @@ LAMBDAS   := authorizer pretoken adminuser regularuser claims petstore jwksseed
 #> how long make fuzz runs each fuzz target
 FUZZTIME  ?= 30s
 #> the event make invoke-authorizer sends
-EVENT     ?= lambdas/internal/tokenauth/testdata/event.json
+EVENT     ?= lambdas/authz/testdata/token-event.json
 #> the stack make diff, deploy, destroy and smoke act on
 STACK     ?= SecureApiJwt
 #> cdk context for synth, local, diff, deploy, destroy: "key=value key2=value2", each passed as -c key=value
@@ -140,14 +140,16 @@ lint: ## gofmt, go mod tidy, go vet and staticcheck
 	go tool staticcheck ./...
 
 fuzz: ## Fuzz the token and ARN parsing and the policy allow-list for FUZZTIME each (default 30s)
-	go test ./lambdas/internal/tokenauth/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
-	go test ./lambdas/internal/jwtauth/ -run '^$$' -fuzz FuzzCheckPayload -fuzztime $(FUZZTIME)
-	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
-	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
-	go test ./lambdas/internal/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)
+	go test ./lambdas/authz/ -run '^$$' -fuzz FuzzAuthorizationHeader -fuzztime $(FUZZTIME)
+	go test ./lambdas/authz/ -run '^$$' -fuzz FuzzEvent -fuzztime $(FUZZTIME)
+	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckPayload -fuzztime $(FUZZTIME)
+	go test ./lambdas/jwtverify/ -run '^$$' -fuzz FuzzCheckSyntax -fuzztime $(FUZZTIME)
+	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzParseMethodARN -fuzztime $(FUZZTIME)
+	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzParseRules -fuzztime $(FUZZTIME)
+	go test ./lambdas/policy/ -run '^$$' -fuzz FuzzAllowList -fuzztime $(FUZZTIME)
 
 bench: ## Authorizer benchmarks: fresh and repeated tokens vs a bare RSA verification, cold start with and without JWKS_JSON, peak memory
-	go test ./lambdas/internal/jwtauth/ -run '^$$' -bench . -benchmem -count 3
+	go test ./lambdas/jwtverify/ -run '^$$' -bench . -benchmem -count 3
 	go test ./lambdas/authorizer/ -run '^$$' -bench ColdStart -benchtime 50x -count 3
 
 invoke-authorizer: ## Run the authorizer once on EVENT with ISSUER, JWKS_URI, AUDIENCE from the environment

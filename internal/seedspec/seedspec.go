@@ -58,11 +58,16 @@ func Budget(other map[string]string) int {
 }
 
 // Issuer is one trusted issuer: an element of the authorizer's ISSUERS and
-// of the extraIssuers context key (which has no jwks).
+// of the extraIssuers context key (which has no jwks). The seed copies every
+// field through, so algorithms and groupsClaim reach the authorizer.
 type Issuer struct {
-	Issuer    string          `json:"issuer"`
-	JWKSURI   string          `json:"jwksUri"`
-	Audiences []string        `json:"audiences"`
-	TokenUse  string          `json:"tokenUse,omitempty"`
-	JWKS      json.RawMessage `json:"jwks,omitempty"`
+	Issuer    string   `json:"issuer"`
+	JWKSURI   string   `json:"jwksUri"`
+	Audiences []string `json:"audiences"`
+	TokenUse  string   `json:"tokenUse,omitempty"`
+	// Algorithms the issuer's tokens may use (default RS256).
+	Algorithms []string `json:"algorithms,omitempty"`
+	// GroupsClaim names the claim holding the user's groups (default cognito:groups).
+	GroupsClaim string          `json:"groupsClaim,omitempty"`
+	JWKS        json.RawMessage `json:"jwks,omitempty"`
 }

@@ -23,7 +23,7 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
-	"github.com/secure-api-go/apigw-jwt/lambdas/internal/jwtauth"
+	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
 )
 
 // Sentinel errors. ErrConfig and ErrRejected fail the deploy; ErrUnavailable
@@ -66,7 +66,7 @@ func (h *Handler) defaults() Handler {
 			if len(via) >= 3 {
 				return fmt.Errorf("%w: more than 3 redirects", ErrRejected)
 			}
-			return jwtauth.CheckURL("redirect", req.URL.String())
+			return jwtverify.CheckURL("redirect", req.URL.String())
 		}}
 	}
 	if d.Log == nil {
@@ -229,7 +229,7 @@ func parseProps(in map[string]any) (props, error) {
 			return p, fmt.Errorf("%w: issuer %s is listed twice: an extra issuer must not repeat the stack's own", ErrConfig, iss.Issuer)
 		}
 		seen[iss.Issuer] = true
-		if err := jwtauth.CheckURL("jwksUri", iss.JWKSURI); err != nil {
+		if err := jwtverify.CheckURL("jwksUri", iss.JWKSURI); err != nil {
 			return p, fmt.Errorf("%w: issuer %s: %v", ErrConfig, iss.Issuer, err)
 		}
 	}
@@ -302,7 +302,7 @@ func (d Handler) fetchOnce(ctx context.Context, uri string) ([]Key, error) {
 		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
 			return nil, fmt.Errorf("%w: GET %s: host %s does not exist", ErrRejected, uri, dnsErr.Name)
 		}
-		if errors.Is(err, jwtauth.ErrConfig) || errors.Is(err, ErrRejected) {
+		if errors.Is(err, jwtverify.ErrConfig) || errors.Is(err, ErrRejected) {
 			return nil, fmt.Errorf("%w: GET %s: %v", ErrRejected, uri, err)
 		}
 		return nil, fmt.Errorf("%w: GET %s: %v", ErrUnavailable, uri, err)

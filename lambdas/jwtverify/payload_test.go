@@ -1,0 +1,141 @@
+package jwtverify
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+	"time"
+)
+
+// signRaw signs a payload written by hand (duplicate keys, odd spellings),
+// which no JSON encoder would produce.
+func signRaw(t *testing.T, k testKey, payload string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT","kid":"`+k.kid+`"}`)) + "." + enc.EncodeToString([]byte(payload))
+	sum := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.priv, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + enc.EncodeToString(sig)
+}
+
+// TestPayloadIsStrict: a payload that a lenient decoder would read as
+// something else than it says is refused, even when the signature is good.
+func TestPayloadIsStrict(t *testing.T) {
+	k := testKey{kid: "k1", priv: rsaKey(t, 0), alg: "RS256", use: "sig"}
+	v := newVerifier(t, newJWKS(t, k), nil)
+	times := fmt.Sprintf(`"iat":%d,"exp":%d`, testNow.Add(-time.Minute).Unix(), testNow.Add(time.Hour).Unix())
+	base := `"iss":"` + testIssuer + `","sub":"u1","aud":"` + testClientID + `","token_use":"id",` + times
+	tests := []struct {
+		name, payload string
+		want          error // nil: accepted
+	}{
+		{"plain", `{` + base + `,"scope":"regular-x"}`, nil},
+		{"unknown claims in any case", `{` + base + `,"Custom":1,"custom":2}`, nil},
+		{"a repeated unknown claim (never read)", `{` + base + `,"x":1,"x":2}`, nil},
+		{"scope twice", `{` + base + `,"scope":"regular-x","scope":"admin-x"}`, ErrClaims},
+		{"escaped repeat", `{` + base + `,"scope":"regular-x","\u0073cope":"admin-x"}`, ErrClaims},
+		{"events (a logout or security event token)", `{` + base + `,"events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`, ErrTokenType},
+		{"repeat in a nested object (not read)", `{` + base + `,"ext":{"a":1,"a":2}}`, nil},
+		{"comma inside strings and arrays", `{` + base + `,"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"regular-x"}`, nil},
+		{"escaped scope, then scope", `{` + base + `,"sc\u006fpe":"regular-x","scope":"admin-x"}`, ErrClaims},
+		{"data after the object", `{` + base + `}{"scope":"admin-x"}`, ErrClaims},
+		{"scope string with a tab", `{` + base + `,"scope":"regular-x\tadmin-x"}`, ErrScope},
+		{"scope string with a no-break space", `{` + base + `,"scope":"regular-x\u00a0admin-x"}`, ErrScope},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), signRaw(t, k, tt.payload))
+			if tt.want == nil && err != nil {
+				t.Fatalf("Verify: %v, want success", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Verify: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// topLevelKeys is the reference for the scanner: the payload's top-level
+// keys as encoding/json's tokenizer reads them, or ok false when the
+// payload is not exactly one JSON object.
+func topLevelKeys(raw []byte) (keys []string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return keys, true
+}
+
+// FuzzCheckPayload: the scanner never panics, and whenever it accepts a
+// payload that is one JSON object, that object repeats no known claim and
+// holds no refused one - checked against encoding/json's tokenizer - and
+// the value it finds for each known claim is the one encoding/json reads.
+func FuzzCheckPayload(f *testing.F) {
+	for _, seed := range []string{
+		`{"iss":"x","scope":"a b"}`, `{"scope":"a","scope":"b"}`, `{"SCOPE":"a"}`, `{"a":{"a":1,"a":2}}`,
+		`{"x":"a,\"scope\":1","y":[1,{"scope":2}],"scope":"r"}`, `{"\u017fcope":"x"}`, `{"a":1}{"b":2}`, `{"a":"\\"}`, `[]`, `{`,
+		`{"events":{}}`, `{"ev\u0065nts":1}`, `{"Events":1,"Scope":"a","scope":"b"}`,
+		`{ "iss" : "a" , "aud" : [ "x" , {"iss":"y"} ] , "exp" : 1e3 }`, `{"sub":{"a":[1,2,"}"]},"jti":"\"}"}`, `{"scope":"a"  }`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		var spans claimSpans
+		err := scanPayload([]byte(payload), &spans)
+		keys, ok := topLevelKeys([]byte(payload))
+		if err != nil || !ok {
+			return
+		}
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(payload), &m) != nil {
+			return
+		}
+		for i, name := range knownClaims {
+			want, present := m[name]
+			got := payload[spans[i].start:spans[i].end]
+			if present != (spans[i].end != 0) || present && got != string(want) {
+				t.Fatalf("%q: scanner read %s as %q (found %v), encoding/json %q (found %v)", payload, name, got, spans[i].end != 0, want, present)
+			}
+		}
+		for i, k := range keys {
+			for _, other := range keys[:i] {
+				if k == other && slices.Contains(knownClaims[:], k) {
+					t.Fatalf("accepted %q with %q twice", payload, k)
+				}
+			}
+			if slices.Contains(refusedClaims, k) {
+				t.Fatalf("accepted %q with the refused claim %q", payload, k)
+			}
+		}
+	})
+}
