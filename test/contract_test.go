@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -562,4 +563,69 @@ func decide(t *testing.T, h *authz.Handler, kind jwtauthorizer.Kind, verb, path,
 func iamMatch(pattern, s string) bool {
 	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
 	return regexp.MustCompile(re).MatchString(s)
+}
+
+// TestConstructRefusesWhatTheBinaryCannotHonour: a prop the authorizer
+// would refuse at cold start (or read otherwise than meant) stops the synth
+// instead of a deploy whose authorizer never starts. Each case shows the
+// binary's side too: FromEnv refuses the variable the prop would become.
+func TestConstructRefusesWhatTheBinaryCannotHonour(t *testing.T) {
+	base := map[string]string{"ISSUER": external, "JWKS_URI": external + ".well-known/jwks.json", "AUDIENCE": "api",
+		"SCOPE_RULES": `[{"method":"GET","resource":"/items","anyToken":true}]`}
+	rules := []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", AnyToken: true}}
+	issuer := func(mod func(*jwtauthorizer.Issuer)) []jwtauthorizer.Issuer {
+		is := jwtauthorizer.Issuer{URL: external, JWKSURI: external + ".well-known/jwks.json", Audiences: []string{"api"}}
+		if mod != nil {
+			mod(&is)
+		}
+		return []jwtauthorizer.Issuer{is}
+	}
+	for _, tc := range []struct {
+		name  string
+		props jwtauthorizer.Props
+		env   map[string]string // what the binary would get instead of base's; nil: it would misread, not refuse
+		want  string            // in the synth error
+	}{
+		{"a context claim the context always carries", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"email", "sub"}},
+			map[string]string{"CONTEXT_CLAIMS": "email,sub"}, `ContextClaims holds "sub", which the context always carries`},
+		{"a context claim twice", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"email", "email"}},
+			map[string]string{"CONTEXT_CLAIMS": "email,email"}, `ContextClaims holds "email" twice`},
+		{"rules whose path parameter reaches a resource granting less", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{
+			{Method: "GET", Resource: "/items", Scopes: []string{"admin"}}, {Method: "GET", Resource: "/items/{id}", AnyToken: true}}},
+			map[string]string{"SCOPE_RULES": `[{"method":"GET","resource":"/items","scopes":["admin"]},{"method":"GET","resource":"/items/{id}","anyToken":true}]`},
+			"the authorizer would refuse them at cold start"},
+		{"a scope that is not a scope token", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", Scopes: []string{"lire-é"}}}},
+			map[string]string{"SCOPE_RULES": `[{"method":"GET","resource":"/items","scopes":["lire-é"]}]`}, `scope "lire-é" is not a valid scope token`},
+		{"an HMAC algorithm", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.Algorithms = []string{"HS256"} }), Rules: rules},
+			map[string]string{"ALGORITHMS": "HS256"}, `Algorithms holds "HS256"`},
+		{"a token use Cognito has not", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.TokenUse = "refresh" }), Rules: rules},
+			map[string]string{"TOKEN_USE": "refresh"}, `TokenUse "refresh"`},
+		{"a plain http JWKS URI", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.JWKSURI = "http://idp.example.com/jwks" }), Rules: rules},
+			map[string]string{"JWKS_URI": "http://idp.example.com/jwks"}, "must use https"},
+		{"an audience with a comma (AUDIENCE would split it)", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.Audiences = []string{"a,b"} }), Rules: rules},
+			nil, `Audiences holds "a,b"`},
+		{"an audience with a blank (AUDIENCE would trim it)", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.Audiences = []string{"api "} }), Rules: rules},
+			nil, `Audiences holds "api "`},
+		{"per-issuer algorithms with keys at deploy (the seed's ISSUERS has one ALGORITHMS)", jwtauthorizer.Props{Rules: rules, Issuers: append(issuer(nil),
+			jwtauthorizer.Issuer{URL: "https://other.example.com/", JWKSURI: "https://other.example.com/jwks", Audiences: []string{"api"}, Algorithms: []string{"ES256"}})},
+			nil, "the issuers list different Algorithms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != nil {
+				env := maps.Clone(base)
+				maps.Copy(env, tc.env)
+				if _, err := authz.FromEnv(func(k string) string { return env[k] }, nil); err == nil {
+					t.Fatalf("the binary accepts %v: the construct need not refuse it", tc.env)
+				}
+			}
+			stack := constructStack()
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), tc.want) {
+					t.Fatalf("panic %v, want %q", r, tc.want)
+				}
+			}()
+			props := tc.props
+			jwtauthorizer.New(stack, "Auth", &props)
+		})
+	}
 }

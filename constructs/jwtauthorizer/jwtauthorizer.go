@@ -29,9 +29,9 @@
 // At synth, the package checks the rules against the API (an aspect and a
 // validation): a method or route that uses the authorizer but that no rule
 // could ever allow is an error naming the method, and so is a rule naming no
-// method that uses the authorizer. The authorizer itself checks the rules once
-// more at cold start (formats, overlaps of path parameters) and refuses to
-// start on a bad one.
+// method that uses the authorizer. The synth also runs the authorizer's own
+// checks of the rules (package policy: formats, overlaps of path parameters)
+// and refuses what the authorizer would refuse at cold start.
 package jwtauthorizer
 
 import (
