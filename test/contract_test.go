@@ -305,7 +305,9 @@ var contractCases = []contractCase{
 			ta := func(alg, aud string) string {
 				return a.sign(t, alg, jwt.MapClaims{"iss": a.srv.URL + "/a", "aud": aud, "tenant": "t1"})
 			}
-			tb := func(alg, aud string) string { return b.sign(t, alg, jwt.MapClaims{"iss": b.srv.URL + "/b", "aud": aud}) }
+			tb := func(alg, aud string) string {
+				return b.sign(t, alg, jwt.MapClaims{"iss": b.srv.URL + "/b", "aud": aud})
+			}
 			return []contractToken{
 				{"PS256 lists orders", ta("PS256", "orders-api"), "GET", "/orders", "allow"},
 				{"ES256 (not seeded: fetched) lists orders", ta("ES256", "orders-api"), "GET", "/orders", "allow"},
