@@ -61,8 +61,12 @@ func newContractIdP(t *testing.T) *contractIdP {
 	rsaJWK := testjwt.JWK("rsa-1", &p.rsa.PublicKey)
 	delete(rsaJWK, "alg")
 	b64 := base64.RawURLEncoding.EncodeToString
+	point, err := p.ec.PublicKey.Bytes() // 0x04, X, Y
+	if err != nil {
+		t.Fatal(err)
+	}
 	ecJWK := map[string]string{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "ec-1",
-		"x": b64(p.ec.PublicKey.X.FillBytes(make([]byte, 32))), "y": b64(p.ec.PublicKey.Y.FillBytes(make([]byte, 32)))}
+		"x": b64(point[1:33]), "y": b64(point[33:65])}
 	body, _ := json.Marshal(map[string]any{"keys": []any{rsaJWK, ecJWK}})
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -595,7 +599,7 @@ func TestConstructRefusesWhatTheBinaryCannotHonour(t *testing.T) {
 		{"rules whose path parameter reaches a resource granting less", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{
 			{Method: "GET", Resource: "/items", Scopes: []string{"admin"}}, {Method: "GET", Resource: "/items/{id}", AnyToken: true}}},
 			map[string]string{"SCOPE_RULES": `[{"method":"GET","resource":"/items","scopes":["admin"]},{"method":"GET","resource":"/items/{id}","anyToken":true}]`},
-			"the authorizer would refuse them at cold start"},
+			"the authorizer would refuse these Rules at cold start"},
 		{"a scope that is not a scope token", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", Scopes: []string{"lire-é"}}}},
 			map[string]string{"SCOPE_RULES": `[{"method":"GET","resource":"/items","scopes":["lire-é"]}]`}, `scope "lire-é" is not a valid scope token`},
 		{"an HMAC algorithm", jwtauthorizer.Props{Issuers: issuer(func(is *jwtauthorizer.Issuer) { is.Algorithms = []string{"HS256"} }), Rules: rules},

@@ -76,7 +76,7 @@ func validateRules(rules []Rule) error {
 		_, err = policy.ParseRules(string(b))
 	}
 	if err != nil {
-		return fmt.Errorf("Rules: the authorizer would refuse them at cold start: %v", err)
+		return fmt.Errorf("the authorizer would refuse these Rules at cold start: %v", err)
 	}
 	return nil
 }
