@@ -29,9 +29,9 @@
 // At synth, the package checks the rules against the API (an aspect and a
 // validation): a method or route that uses the authorizer but that no rule
 // could ever allow is an error naming the method, and so is a rule naming no
-// method that uses the authorizer. The authorizer itself checks the rules once
-// more at cold start (formats, overlaps of path parameters) and refuses to
-// start on a bad one.
+// method that uses the authorizer. The synth also runs the authorizer's own
+// checks of the rules (package policy: formats, overlaps of path parameters)
+// and refuses what the authorizer would refuse at cold start.
 package jwtauthorizer
 
 import (
@@ -53,6 +53,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/constructs/jwksseed"
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
+	"github.com/secure-api-go/apigw-jwt/lambdas/authz"
 )
 
 // Package is the import path of the authorizer's main package, which New
@@ -223,9 +224,14 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 	if err := validateRules(p.Rules); err != nil {
 		panic(fmt.Sprintf("jwtauthorizer %s: %v", id, err))
 	}
-	for _, cl := range p.ContextClaims {
-		if cl == "" || strings.ContainsAny(cl, ", ") {
+	for i, cl := range p.ContextClaims {
+		switch {
+		case cl == "" || strings.ContainsAny(cl, ", "):
 			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q: want claim names without commas or spaces", id, cl))
+		case slices.Contains(authz.BuiltinContext, cl):
+			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q, which the context always carries (%s): leave it out", id, cl, strings.Join(authz.BuiltinContext, ", ")))
+		case slices.Contains(p.ContextClaims[:i], cl):
+			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q twice: name each claim once", id, cl))
 		}
 	}
 
@@ -334,8 +340,12 @@ func resolveIssuers(in []Issuer, keysAtDeploy bool) ([]resolved, error) {
 		} else if keysAtDeploy {
 			return nil, fmt.Errorf("%s (%s): JWKSURI is empty, and the keys are fetched at deploy from it: give the issuer's jwks_uri, or set DisableKeysAtDeploy to let the authorizer find it by OIDC discovery", name, r.Issuer)
 		}
-		if slices.Contains(r.Audiences, "") {
-			return nil, fmt.Errorf("%s (%s): Audiences holds an empty string", name, r.Issuer)
+		for _, aud := range r.Audiences {
+			// The authorizer reads one issuer's audiences as a comma-separated
+			// AUDIENCE and trims each: a comma or blank would change the list.
+			if aud == "" || strings.ContainsAny(aud, ", \t\r\n") {
+				return nil, fmt.Errorf("%s (%s): Audiences holds %q: want non-empty audiences without commas or blanks", name, r.Issuer, aud)
+			}
 		}
 		switch r.TokenUse {
 		case "", "id", "access":

@@ -1,10 +1,13 @@
 package jwtauthorizer
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // Rule grants Method on Resource to a token that holds one of Scopes, OR is
@@ -64,6 +67,16 @@ func validateRules(rules []Rule) error {
 				return fmt.Errorf("%s: %q is not a valid scope, group or client (no space, '\"' or '\\')", name, v)
 			}
 		}
+	}
+	// The authorizer checks the rules again at cold start (scope syntax,
+	// overlaps of path parameters under IAM's '*'): what it would refuse,
+	// the synth refuses, with the same words.
+	b, err := json.Marshal(rules)
+	if err == nil {
+		_, err = policy.ParseRules(string(b))
+	}
+	if err != nil {
+		return fmt.Errorf("the authorizer would refuse these Rules at cold start: %v", err)
 	}
 	return nil
 }

@@ -207,8 +207,8 @@ func contextClaimsFromEnv(getenv func(string) string) ([]string, error) {
 	names := splitList(getenv("CONTEXT_CLAIMS"))
 	var errs []error
 	for i, n := range names {
-		if slices.Contains(builtinContext, n) {
-			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, which the context always carries (%s): leave it out", jwtverify.ErrConfig, n, strings.Join(builtinContext, ", ")))
+		if slices.Contains(BuiltinContext, n) {
+			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, which the context always carries (%s): leave it out", jwtverify.ErrConfig, n, strings.Join(BuiltinContext, ", ")))
 		} else if slices.Contains(names[:i], n) {
 			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q twice: name each claim once", jwtverify.ErrConfig, n))
 		}

@@ -86,9 +86,10 @@ const (
 // named in the context's omittedClaims.
 const MaxResponseBytes = 8 << 10
 
-// builtinContext are the context keys every allowed response carries (when
-// the token has them), and omittedClaims; ContextClaims may not name them.
-var builtinContext = []string{"sub", "scope", "client_id", "aud", "token_use", "username", "omittedClaims"}
+// BuiltinContext are the context keys every allowed response carries (when
+// the token has them), and omittedClaims; ContextClaims may not name them
+// (the jwtauthorizer construct refuses them at synth too). Do not modify.
+var BuiltinContext = []string{"sub", "scope", "client_id", "aud", "token_use", "username", "omittedClaims"}
 
 // Handle answers any of the three events API Gateway sends a Lambda
 // authorizer, told apart by their type and version: a REST TOKEN event, a

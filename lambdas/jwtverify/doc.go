@@ -31,8 +31,9 @@
 // wrapping one sentinel, with a stable reason code (Reason):
 //
 //   - one spelling: three base64url segments, no CR, LF or padding, zero
-//     spare bits; header and payload valid UTF-8, the payload one JSON object
-//     with no claim we read repeated;
+//     spare bits; header and payload valid UTF-8 with no lone UTF-16
+//     surrogate escape, the payload one JSON object with no claim we read
+//     repeated;
 //   - the header: alg among the issuer's Algorithms (RS256 by default; RS,
 //     PS 256-512 and ES256/ES384 may be allowed; none and HMAC never), a kid
 //     naming a key of that issuer's set, of the algorithm's type and curve

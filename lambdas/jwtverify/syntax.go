@@ -1,6 +1,7 @@
 package jwtverify
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -20,7 +21,9 @@ var strictB64 = base64.RawURLEncoding.Strict()
 //     other byte Go's decoder would skip), with zero spare bits, so one token
 //     has exactly one spelling and one cache key;
 //   - header and payload of valid UTF-8 (RFC 8259 section 8.1: invalid bytes
-//     would be replaced by U+FFFD, a second reading of the same bytes);
+//     would be replaced by U+FFFD, a second reading of the same bytes), and
+//     no lone UTF-16 surrogate escape (checkEscapes), which Go decodes to
+//     U+FFFD too: a second spelling of the same claim value;
 //   - a payload that checkPayload accepts (no events claim: RFC 8417
 //     security event tokens and OIDC logout tokens carry one).
 func checkSyntax(token string) error {
@@ -73,7 +76,72 @@ func checkSyntax(token string) error {
 	if !utf8.Valid(payload) {
 		return fmt.Errorf("%w: payload is not valid UTF-8", ErrMalformed)
 	}
+	if err := checkEscapes(header); err != nil {
+		return fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if err := checkEscapes(payload); err != nil {
+		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
 	return checkPayload(payload)
+}
+
+// checkEscapes refuses a \u escape of a lone UTF-16 surrogate: a high one
+// (D800-DBFF) not followed by a \u escape of a low one (DC00-DFFF), or a low
+// one on its own. RFC 8259 section 8.2 leaves such strings' behaviour
+// unpredictable; encoding/json turns them into U+FFFD, so "\ud800" and
+// "\ufffd" would be one claim value with two spellings. A backslash is only
+// valid JSON inside a string, so every one starts an escape; what is not
+// valid JSON is left to the parser. No allocation.
+func checkEscapes(b []byte) error {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			return nil
+		}
+		i += j
+		if i+1 >= len(b) || b[i+1] != 'u' {
+			i += 2 // \" \\ \/ \b ...: one escaped character
+			if i >= len(b) {
+				return nil
+			}
+			continue
+		}
+		r, ok := hex4(b, i+2)
+		switch {
+		case !ok: // not JSON, which the parser refuses; scan on all the same
+			i += 2
+		case r >= 0xdc00 && r <= 0xdfff:
+			return fmt.Errorf("lone UTF-16 low surrogate escape \\u%04x at byte %d", r, i)
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo, ok := hex4(b, i+8); !ok || b[i+6] != '\\' || b[i+7] != 'u' || lo < 0xdc00 || lo > 0xdfff {
+				return fmt.Errorf("lone UTF-16 high surrogate escape \\u%04x at byte %d (no low surrogate escape after it)", r, i)
+			}
+			i += 12
+		default:
+			i += 6
+		}
+	}
+}
+
+// hex4 reads the four hex digits at b[i:], as a \u escape holds them.
+func hex4(b []byte, i int) (rune, bool) {
+	if i < 0 || i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // checkSegment accepts only the base64url alphabet, a length a

@@ -9,9 +9,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -93,6 +95,19 @@ func TestOneSpellingAndOnlyAccessOrIDTokens(t *testing.T) {
 		{"invalid UTF-8 in the payload", signHeader(t, k, hdr(""), `{`+base+fmt.Sprintf(`,"iat":%d,"exp":%d,"name":"a`, iat, exp)+"\xff"+`"}`), ErrMalformed, "malformed"},
 		{"invalid UTF-8 in the header", signHeader(t, k, `{"alg":"RS256","kid":"k1","x":"`+"\xc3\x28"+`"}`, good), ErrMalformed, "malformed"},
 		{"valid UTF-8 in a custom claim", signHeader(t, k, hdr(""), `{`+base+fmt.Sprintf(`,"iat":%d,"exp":%d,"name":"Zoë 名前"`, iat, exp)+`}`), nil, ""},
+		// UTF-16 surrogate escapes: a lone one decodes to U+FFFD, a second spelling.
+		{"lone high surrogate in the payload", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"a\ud800"`, iat, exp))), ErrMalformed, "malformed"},
+		{"high surrogate then a plain character", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\uD83Dx"`, iat, exp))), ErrMalformed, "malformed"},
+		{"high surrogate then a non-surrogate escape", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\ud83d\u0041"`, iat, exp))), ErrMalformed, "malformed"},
+		{"two high surrogates", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\ud83d\ud83d"`, iat, exp))), ErrMalformed, "malformed"},
+		{"lone low surrogate in the payload", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\udc00"`, iat, exp))), ErrMalformed, "malformed"},
+		{"lone surrogate in a claim name", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"x\udfff":1`, iat, exp))), ErrMalformed, "malformed"},
+		{"lone surrogate in a known claim", signHeader(t, k, hdr(""), `{"iss":"`+testIssuer+`","sub":"u1\ud800","aud":"`+testClientID+`","token_use":"id","scope":"regular-x",`+fmt.Sprintf(`"iat":%d,"exp":%d}`, iat, exp)), ErrMalformed, "malformed"},
+		{"lone surrogate at the end of the payload", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\ud800`, iat, exp))), ErrMalformed, "malformed"},
+		{"lone surrogate in the header", signHeader(t, k, hdr(`,"x":"\ud800"`), good), ErrMalformed, "malformed"},
+		{"surrogate pair (an emoji)", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\ud83d\ude00 \uD83D\uDE00"`, iat, exp))), nil, ""},
+		{"escaped backslash before u is no escape", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\\ud800"`, iat, exp))), nil, ""},
+		{"U+FFFD escaped is itself", signHeader(t, k, hdr(""), payload(fmt.Sprintf(`"iat":%d,"exp":%d,"name":"\ufffd\u00e9"`, iat, exp))), nil, ""},
 		// typ (RFC 8725 section 3.11).
 		{"typ jwt in lower case", signHeader(t, k, hdr(`,"typ":"jwt"`), good), nil, ""},
 		{"typ at+jwt", signHeader(t, k, hdr(`,"typ":"at+jwt"`), good), nil, ""},
@@ -169,8 +184,8 @@ func TestClaimNamesMatchExactly(t *testing.T) {
 }
 
 // FuzzCheckSyntax: whatever checkSyntax accepts has exactly one spelling
-// (re-encoding the decoded segments gives the token back byte for byte)
-// and a header and payload of valid UTF-8.
+// (re-encoding the decoded segments gives the token back byte for byte),
+// a header and payload of valid UTF-8, and no lone surrogate escape.
 func FuzzCheckSyntax(f *testing.F) {
 	enc := base64.RawURLEncoding
 	h, p := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)), enc.EncodeToString([]byte(`{"sub":"x","exp":1}`))
@@ -181,6 +196,10 @@ func FuzzCheckSyntax(f *testing.F) {
 		enc.EncodeToString([]byte(`{"b64":false}`)) + "." + p + ".c2ln",
 		h + "." + enc.EncodeToString([]byte("{\"n\":\"\xff\"}")) + ".c2ln",
 		h + "." + enc.EncodeToString([]byte(`{"events":{}}`)) + ".c2ln",
+		h + "." + enc.EncodeToString([]byte(`{"n":"\ud800"}`)) + ".c2ln",
+		h + "." + enc.EncodeToString([]byte(`{"n":"\udc00\ud800"}`)) + ".c2ln",
+		h + "." + enc.EncodeToString([]byte(`{"n":"\ud83d\ude00","m":"\\ud800"}`)) + ".c2ln",
+		enc.EncodeToString([]byte(`{"alg":"RS256","x":"\uDBFF"}`)) + "." + p + ".c2ln",
 	} {
 		f.Add(seed)
 	}
@@ -203,6 +222,43 @@ func FuzzCheckSyntax(f *testing.F) {
 			if i < 2 && !utf8.Valid(raw) {
 				t.Fatalf("accepted invalid UTF-8 in segment %d of %q", i, token)
 			}
+			if i < 2 && loneSurrogate(raw) {
+				t.Fatalf("accepted a lone surrogate escape in segment %d of %q", i, token)
+			}
 		}
 	})
+}
+
+// loneSurrogate is the fuzz oracle, written apart from checkEscapes: it
+// decodes every JSON string in raw with strconv.Unquote's rules for \u
+// escapes and reports a surrogate half that does not form a pair.
+func loneSurrogate(raw []byte) bool {
+	s := string(raw)
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			continue
+		}
+		if s[i+1] != 'u' || i+6 > len(s) {
+			i++
+			continue
+		}
+		r, err := strconv.ParseUint(s[i+2:i+6], 16, 32)
+		if err != nil {
+			i++
+			continue
+		}
+		if utf16.IsSurrogate(rune(r)) {
+			if i+12 > len(s) || s[i+6:i+8] != `\u` {
+				return true
+			}
+			lo, err := strconv.ParseUint(s[i+8:i+12], 16, 32)
+			if err != nil || utf16.DecodeRune(rune(r), rune(lo)) == utf8.RuneError {
+				return true
+			}
+			i += 11
+			continue
+		}
+		i += 5
+	}
+	return false
 }
