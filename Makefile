@@ -111,7 +111,7 @@ e2e: deps synth e2e-only ## End-to-end: the whole stack on free local ports, the
 
 # The walk-through runs twice: on cdk.out (restAuthorizer=lambda) and on the
 # restAuthorizer=jwt variant, synthesized here into its own directory.
-e2e-only:
+e2e-only: ## The end-to-end scenario on cdk.out as it is and on a restAuthorizer=jwt synth (make test runs it last)
 	@echo "End-to-end: synthesizing the restAuthorizer=jwt variant into .build/cdk.out-jwt"
 	$(CDK) synth --quiet -c restAuthorizer=jwt -o .build/cdk.out-jwt
 	@echo "End-to-end: compiling the test and the seven Lambdas for this machine (first run: a few minutes), then the scenario in both modes"

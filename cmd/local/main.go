@@ -139,7 +139,7 @@ Walk-through (copy and paste into another terminal):
   curl -si -w '\n' -H "Authorization: Bearer $ADMIN"   {{.HTTPAPIURL}}/AdminUser
   curl -s -w '\n' -H "Authorization: Bearer $ADMIN"   {{.HTTPAPIURL}}/claims
 
-  # 3. REST PetStore: public landing page, then the pets behind the TOKEN authorizer
+  # 3. REST PetStore: public landing page, then the pets behind the authorizer (our TOKEN authorizer, or API Gateway's JWT authorizer with restAuthorizer=jwt)
   curl -si -w '\n' {{.RESTAPIURL}}/
   curl -s -w '\n' -H "Authorization: Bearer $REGULAR" {{.RESTAPIURL}}/pets
   curl -si -w '\n' -H "Authorization: Bearer $REGULAR" -H 'Content-Type: application/json' -d '{"type":"dog","price":249.99}' {{.RESTAPIURL}}/pets

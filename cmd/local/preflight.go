@@ -48,7 +48,32 @@ func checkPorts(ports []portFlag, args []string) error {
 	if len(busy) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s\n  choose free ports: make local LOCAL_FLAGS=\"%s\" (0 picks any free port)", strings.Join(busy, "\n  "), fixFlags(args, moved, order))
+	return fmt.Errorf("%s\n  choose free ports: %s (0 picks any free port)", strings.Join(busy, "\n  "), suggestion(args, moved, order))
+}
+
+// suggestion is the make local command that moves the busy ports: the
+// context the Makefile passes as -context goes back into CONTEXT, every other
+// flag into LOCAL_FLAGS (fixFlags).
+func suggestion(args []string, moved map[string]int, order []string) string {
+	var rest []string
+	context := ""
+	for i := 0; i < len(args); i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || name != "context" {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		context = value
+	}
+	cmd := "make local"
+	if strings.TrimSpace(context) != "" {
+		cmd += fmt.Sprintf(" CONTEXT=%q", context)
+	}
+	return cmd + fmt.Sprintf(" LOCAL_FLAGS=%q", fixFlags(rest, moved, order))
 }
 
 // fixFlags is args with the values of the flags in moved replaced (both
@@ -192,11 +217,20 @@ func synth(ctx context.Context, root, cdkOut string, pairs []string, out io.Writ
 	}
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("cdk synth: %w (run make synth to see it alone)", err)
+		return fmt.Errorf("cdk synth: %w (run make synth%s to see it alone)", err, contextHint(pairs))
 	}
 	if err := writeContext(cdkOut, pairs); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "      synthesized in %s\n", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// contextHint is ` CONTEXT="..."` for the pairs, or "" without any, so a
+// suggested make command synthesizes with the same context.
+func contextHint(pairs []string) string {
+	if len(pairs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" CONTEXT=%q", strings.Join(pairs, " "))
 }

@@ -180,3 +180,25 @@ func TestFixFlagsKeepsTheOthers(t *testing.T) {
 		})
 	}
 }
+
+// TestSuggestionKeepsTheContext: the Makefile passes CONTEXT as -context; the
+// busy-port advice gives it back as CONTEXT, not as an undocumented flag.
+func TestSuggestionKeepsTheContext(t *testing.T) {
+	moved, order := map[string]int{"http-port": 18080}, []string{"http-port"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no context", []string{"-context", "", "-synth", "never"}, `make local LOCAL_FLAGS="-synth never -http-port 18080"`},
+		{"context", []string{"-context", "restAuthorizer=jwt", "-http-port", "8080"}, `make local CONTEXT="restAuthorizer=jwt" LOCAL_FLAGS="-http-port 18080"`},
+		{"equals form, two pairs", []string{"-context=restAuthorizer=jwt corsOrigins=https://a.example.com"}, `make local CONTEXT="restAuthorizer=jwt corsOrigins=https://a.example.com" LOCAL_FLAGS="-http-port 18080"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := suggestion(tt.args, moved, order); got != tt.want {
+				t.Fatalf("suggestion = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
