@@ -22,7 +22,7 @@ func main() {
 	}
 	cfg, err := infra.LoadContext(ctx)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "configuration error (fix cdk.json, the -c overrides or make CONTEXT="..."):\n%v\n", err)
+		fmt.Fprintf(os.Stderr, "configuration error (fix cdk.json, the -c overrides or make CONTEXT=...):\n%v\n", err)
 		os.Exit(1)
 	}
 	infra.NewStack(app, cfg, &awscdk.StackProps{
