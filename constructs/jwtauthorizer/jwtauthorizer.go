@@ -29,9 +29,9 @@
 // At synth, the package checks the rules against the API (an aspect and a
 // validation): a method or route that uses the authorizer but that no rule
 // could ever allow is an error naming the method, and so is a rule naming no
-// method that uses the authorizer. The authorizer itself checks the rules once
-// more at cold start (formats, overlaps of path parameters) and refuses to
-// start on a bad one.
+// method that uses the authorizer. The rules also go through the authorizer's
+// own check (policy.Validate: formats, overlaps of path parameters), so rules
+// it would refuse at cold start fail the synth, naming the rule.
 package jwtauthorizer
 
 import (
@@ -40,6 +40,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
@@ -110,7 +111,8 @@ type Issuer struct {
 	JWKSURI string
 	// Audiences accepted in aud (or, for a token without aud, client_id):
 	// the API identifier or app client ids your IdP issues tokens for.
-	// Required with URL; with UserPool, added to the Clients' ids.
+	// Required with URL; with UserPool, added to the Clients' ids. One
+	// audience per element: no comma or whitespace.
 	Audiences []string
 	// TokenUse requires Cognito's token_use claim: "id" or "access".
 	// Default: "" (either).
@@ -154,7 +156,8 @@ type Props struct {
 	ContextClaims []string
 	// SimpleResponses (HTTP only) answers {"isAuthorized": ...} instead of an
 	// IAM policy. A simple response is cached for every route of the API, so
-	// the route key joins the identity source and each route is authorized
+	// the route key and the HTTP method join the identity source and each
+	// route and verb (an ANY route has one route key for all) is authorized
 	// on its own. Default: false (IAM policy responses).
 	SimpleResponses bool
 	// MetricsNamespace receives the authorizer's CloudWatch metrics (allows,
@@ -266,8 +269,14 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		responses := []awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_IAM}
 		if p.SimpleResponses {
 			// A cached simple response would answer for every route: with the
-			// route key in the identity source, each route has its own entry.
-			identity = append(identity, "$context.routeKey")
+			// route key in the identity source, each route has its own entry;
+			// and an ANY or $default route has one route key for every verb,
+			// so the method is part of the cache key too. Identity sources may
+			// be context variables
+			// (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers-authorizerid.html),
+			// $context.httpMethod is one of an HTTP API's
+			// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+			identity = append(identity, "$context.routeKey", "$context.httpMethod")
 			responses = []awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE}
 		}
 		a.HTTP = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(id), a.Lambda.Function, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
@@ -334,8 +343,14 @@ func resolveIssuers(in []Issuer, keysAtDeploy bool) ([]resolved, error) {
 		} else if keysAtDeploy {
 			return nil, fmt.Errorf("%s (%s): JWKSURI is empty, and the keys are fetched at deploy from it: give the issuer's jwks_uri, or set DisableKeysAtDeploy to let the authorizer find it by OIDC discovery", name, r.Issuer)
 		}
-		if slices.Contains(r.Audiences, "") {
-			return nil, fmt.Errorf("%s (%s): Audiences holds an empty string", name, r.Issuer)
+		for _, a := range r.Audiences {
+			if a == "" {
+				return nil, fmt.Errorf("%s (%s): Audiences holds an empty string", name, r.Issuer)
+			}
+			// AUDIENCE is a comma-separated list: "a,b" would trust b too.
+			if strings.ContainsFunc(a, func(c rune) bool { return c == ',' || unicode.IsSpace(c) }) {
+				return nil, fmt.Errorf("%s (%s): Audiences holds %q: an audience has no comma or whitespace; give each audience as its own element", name, r.Issuer, a)
+			}
 		}
 		switch r.TokenUse {
 		case "", "id", "access":

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // Rule grants Method on Resource to a token that holds one of Scopes, OR is
@@ -64,6 +66,16 @@ func validateRules(rules []Rule) error {
 				return fmt.Errorf("%s: %q is not a valid scope, group or client (no space, '\"' or '\\')", name, v)
 			}
 		}
+	}
+	// The binary's own check (value formats, path parameters whose IAM
+	// pattern reaches another rule's resource) decides: rules it would
+	// refuse at cold start fail the synth instead of the authorizer.
+	pr := make([]policy.Rule, len(rules))
+	for i, r := range rules {
+		pr[i] = policy.Rule(r)
+	}
+	if err := policy.Validate(pr); err != nil {
+		return fmt.Errorf("the authorizer would refuse these Rules at cold start: %v", err)
 	}
 	return nil
 }
