@@ -157,8 +157,27 @@ func serveFront(l net.Listener, endpoint, back string) (*http.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host }}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
+		// cognito-local answers every origin (Access-Control-Allow-Origin: *):
+		// no page in a browser may read its answers.
+		ModifyResponse: func(resp *http.Response) error {
+			for k := range resp.Header {
+				if strings.HasPrefix(k, "Access-Control-") {
+					resp.Header.Del(k)
+				}
+			}
+			return nil
+		},
+	}
+	addr := l.Addr().String()
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if why := refuse(r, addr); why != "" {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"__type": "AccessDeniedException", "message": why})
+			return
+		}
 		if m := discoveryPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
 			issuer := endpoint + "/" + m[1]
 			w.Header().Set("Content-Type", "application/json")
@@ -174,6 +193,24 @@ func serveFront(l net.Listener, endpoint, back string) (*http.Server, error) {
 	})}
 	go srv.Serve(l)
 	return srv, nil
+}
+
+// refuse says why the front turns a request away ("": serve it).
+// cognito-local's admin API (AdminCreateUser, AdminAddUserToGroup...) has no
+// authentication, so a web page in the developer's browser must not reach it:
+// a request with an Origin header (a page's fetch, a CORS preflight) is served
+// only for the read-only GETs (discovery, keys, health), and the Host must be
+// this listener's own address, so a page cannot come in through DNS
+// rebinding either.
+func refuse(r *http.Request, addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	if r.Host != addr && r.Host != "localhost:"+port {
+		return fmt.Sprintf("the local Cognito serves only requests to its own address (Host %s or localhost:%s, not %q)", addr, port, r.Host)
+	}
+	if len(r.Header.Values("Origin")) > 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return fmt.Sprintf("the local Cognito refuses browser requests (Origin %q, %s %s): call it from the AWS SDK or CLI on this machine", r.Header.Get("Origin"), r.Method, r.URL.Path)
+	}
+	return ""
 }
 
 // Setup creates the pool, its app clients and groups as the template declares them.
