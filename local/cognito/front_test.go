@@ -3,9 +3,11 @@ package cognito
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,54 @@ func TestFrontRefusesBrowsers(t *testing.T) {
 	var nf *types.UserNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("AdminGetUser mallory: %v, want UserNotFoundException: a refused call created the user", err)
+	}
+}
+
+// TestCognitoLocalHasNoTCPPort: behind the front, cognito-local listens on a
+// unix socket in a folder only this user may open, not on a port of
+// 127.0.0.1 that a web page could find and call past the front.
+func TestCognitoLocalHasNoTCPPort(t *testing.T) {
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("needs Linux /proc to list listening sockets")
+	}
+	root, err := gobuild.ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Start(context.Background(), Options{ModuleRoot: root, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Stop(3 * time.Second)
+	// The process's sockets, by inode.
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", l.PID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := map[string]bool{}
+	for _, fd := range fds {
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", l.PID(), fd.Name())); err == nil && strings.HasPrefix(link, "socket:[") {
+			mine[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
+		}
+	}
+	if len(mine) == 0 {
+		t.Fatal("cognito-local has no socket open: the test cannot tell")
+	}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			// sl local_address rem_address st ... inode (field 9); st 0A is LISTEN.
+			if len(f) > 9 && f[3] == "0A" && mine[f[9]] {
+				t.Errorf("cognito-local listens on TCP %s (%s)", f[1], table)
+			}
+		}
+	}
+	// And the front still reaches it.
+	if _, err := l.API.ListUserPools(context.Background(), &cip.ListUserPoolsInput{MaxResults: aws.Int32(1)}); err != nil {
+		t.Fatalf("through the front: %v", err)
 	}
 }
