@@ -32,7 +32,8 @@ const useLambda = "use restAuthorizer=lambda (our TOKEN authorizer) for it"
 // NativeJWT translates the trusted issuers and the allow-list rules into the
 // native JWT authorizer's configuration: the issuers with their audiences
 // and a required token_use claim, one algorithm list, and per method the
-// scopes of which any one passes (none listed: any valid token). What the
+// scopes of which any one passes (none listed: any valid token), from all
+// the rules naming that method (mergeRules). What the
 // native authorizer cannot express is an error naming the rule or issuer,
 // never a weaker API:
 //   - a rule that lets some clients in without a scope, when the issuers
@@ -81,16 +82,16 @@ func NativeJWT(rules []Rule, issuers []NativeIssuer) (*restapi.JWTAuthorizer, er
 		out.Issuers = append(out.Issuers, ni)
 	}
 
-	for _, r := range rules {
+	for _, r := range mergeRules(rules) {
 		key := r.Method + " " + r.Resource
 		switch {
+		case r.AnyToken:
+			out.Scopes[key] = nil // any valid token
 		case len(r.Groups) > 0:
 			// The JWT authorizer's additional claims are single strings, and a
 			// method's scopes come from scope or scp only: a group list
 			// (cognito:groups) cannot be required per method.
 			fail("restAuthorizer=jwt: rule %s requires groups %v, and the JWT authorizer cannot check an array claim per method", key, r.Groups)
-		case r.AnyToken:
-			out.Scopes[key] = nil // any valid token
 		case len(r.Clients) == 0 && len(r.Scopes) == 0:
 			fail("restAuthorizer=jwt: rule %s names neither clients nor scopes", key)
 		case len(r.Clients) == 0:
@@ -118,6 +119,42 @@ func NativeJWT(rules []Rule, issuers []NativeIssuer) (*restapi.JWTAuthorizer, er
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
 	return out, nil
+}
+
+// mergeRules folds the rules of each method and resource into one, in the
+// order they first appear. Rules add up (a token any of them grants is
+// granted) and each grants on a scope OR a group OR a client OR any token,
+// so their union is exactly the rule with the scopes, groups and clients of
+// all and AnyToken if any has it: translated once, it is neither weaker nor
+// stricter than the rules, where translating each and keeping the last would
+// drop what the others grant - or, for "any valid token", grant more than
+// they do.
+func mergeRules(rules []Rule) []Rule {
+	var out []Rule
+	at := map[string]int{}
+	add := func(to []string, from []string) []string {
+		for _, v := range from {
+			if !slices.Contains(to, v) {
+				to = append(to, v)
+			}
+		}
+		return to
+	}
+	for _, r := range rules {
+		key := r.Method + " " + r.Resource
+		i, seen := at[key]
+		if !seen {
+			at[key] = len(out)
+			out = append(out, Rule{Method: r.Method, Resource: r.Resource})
+			i = len(out) - 1
+		}
+		m := &out[i]
+		m.AnyToken = m.AnyToken || r.AnyToken
+		m.Scopes = add(m.Scopes, r.Scopes)
+		m.Groups = add(m.Groups, r.Groups)
+		m.Clients = add(m.Clients, r.Clients)
+	}
+	return out
 }
 
 // restIssuer is the REST API's own trusted issuer - the stack's pool, with

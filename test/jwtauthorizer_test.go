@@ -148,8 +148,9 @@ func templateEnv(t *testing.T, tpl assertions.Template, id string) map[string]an
 }
 
 // TestConstructHTTP: an HTTP API Lambda authorizer with simple responses:
-// payload 2.0, the route key in the identity source (a cached simple answer
-// must not serve another route), the binary told to answer simply, and one
+// payload 2.0, the route key and the HTTP method in the identity source (a
+// cached simple answer must not serve another route, nor another verb of an
+// ANY or $default route, whose route key is the same for all), the binary told to answer simply, and one
 // issuer in the single-issuer variables with its keys seeded.
 func TestConstructHTTP(t *testing.T) {
 	stack := constructStack()
@@ -170,7 +171,7 @@ func TestConstructHTTP(t *testing.T) {
 	tpl := assertions.Template_FromStack(stack, nil)
 	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
 		"AuthorizerType": "REQUEST", "AuthorizerPayloadFormatVersion": "2.0", "EnableSimpleResponses": true,
-		"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey"}, "AuthorizerResultTtlInSeconds": 60,
+		"IdentitySource": []any{"$request.header.Authorization", "$context.routeKey", "$context.httpMethod"}, "AuthorizerResultTtlInSeconds": 60,
 	})
 	tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{"RouteKey": "GET /orders/{id}", "AuthorizationType": "CUSTOM"})
 	env := templateEnv(t, tpl, *stack.GetLogicalId(auth.Lambda.Function.Node().DefaultChild().(awscdk.CfnElement)))
@@ -283,6 +284,37 @@ func TestConstructPropsErrors(t *testing.T) {
 		{"a wildcard method", func(awscognito.UserPool) *jwtauthorizer.Props {
 			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: []jwtauthorizer.Rule{{Method: "*", Resource: "/items", AnyToken: true}}}
 		}, `Method "*"`},
+		{"a parameter's IAM pattern reaches a stricter resource", func(awscognito.UserPool) *jwtauthorizer.Props {
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: []jwtauthorizer.Rule{
+				{Method: "GET", Resource: "/pets/{petId}", AnyToken: true},
+				{Method: "GET", Resource: "/pets/{petId}/owner", Scopes: []string{"pets.owner"}},
+			}}
+		}, "would refuse these Rules at cold start: scope rules: the ARN pattern of GET /pets/{petId} (GET/pets/*) also matches requests to GET /pets/{petId}/owner"},
+		{"a parameter's IAM pattern reaches the trailing-slash spelling of its parent", func(awscognito.UserPool) *jwtauthorizer.Props {
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: []jwtauthorizer.Rule{
+				{Method: "GET", Resource: "/pets", Scopes: []string{"pets.list"}},
+				{Method: "GET", Resource: "/pets/{petId}", Scopes: []string{"pets.read"}},
+			}}
+		}, "the ARN pattern of GET /pets/{petId} (GET/pets/*) also matches requests to GET /pets, which grants less"},
+		{"a non-ASCII scope", func(awscognito.UserPool) *jwtauthorizer.Props {
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", Scopes: []string{"pets.réad"}}}}
+		}, `rule 0 (GET /items): scope "pets.réad" is not a valid scope token`},
+		{"a non-ASCII client", func(awscognito.UserPool) *jwtauthorizer.Props {
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", Clients: []string{"clïent"}}}}
+		}, `rule 0 (GET /items): client "clïent" is not a valid audience`},
+		{"a comma in an audience", func(awscognito.UserPool) *jwtauthorizer.Props {
+			is := externalIssuer()
+			is.Audiences = []string{"a,b"}
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{is}, Rules: rules}
+		}, `Issuers[0] (https://login.example.com/): Audiences holds "a,b": an audience has no comma or whitespace`},
+		{"whitespace in an audience", func(awscognito.UserPool) *jwtauthorizer.Props {
+			is := externalIssuer()
+			is.Audiences = []string{"https://api.example.com", " b"}
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{is}, Rules: rules}
+		}, `Issuers[0] (https://login.example.com/): Audiences holds " b"`},
+		{"a comma in a user pool's extra audience", func(p awscognito.UserPool) *jwtauthorizer.Props {
+			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{{UserPool: p, Clients: []awscognito.IUserPoolClient{p.AddClient(jsii.String("C"), nil)}, Audiences: []string{"x,y"}}}, Rules: rules}
+		}, `Audiences holds "x,y"`},
 		{"TTL over API Gateway's limit", func(awscognito.UserPool) *jwtauthorizer.Props {
 			return &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: rules, ResultTTLSeconds: &ttl}
 		}, "ResultTTLSeconds 7200"},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -294,5 +295,58 @@ func TestCfnLintIgnoresExactlyTheJWTProperty(t *testing.T) {
 	want := fmt.Sprintf(":%s:Additional properties are not allowed ('JwtConfiguration' was unexpected)", restapi.CfnLintUnknown[0])
 	if len(lines) != 1 || !strings.HasSuffix(lines[0], want) {
 		t.Fatalf("cfn-lint without the ignore: %q, want one line ending %q", lines, want)
+	}
+}
+
+// TestNativeJWTMergesRulesOfOneMethod: several rules for one method add up
+// (a token any of them grants is granted), so the method's native scopes are
+// their union, "any valid token" when one of them grants every valid token
+// (in any order), and a client rule that alone would open the method too wide
+// is judged with the scopes the other rules add - never weaker than the rules.
+func TestNativeJWTMergesRulesOfOneMethod(t *testing.T) {
+	issuers := []infra.NativeIssuer{{Issuer: seedspec.Issuer{Issuer: "https://a/", Audiences: []string{"app", "m2m"}},
+		ScopedClients: map[string][]string{"m2m": {"rs/read"}}}}
+	rule := func(mod func(*infra.Rule)) infra.Rule {
+		r := infra.Rule{Method: "GET", Resource: "/pets"}
+		mod(&r)
+		return r
+	}
+	scopes := func(s ...string) infra.Rule { return rule(func(r *infra.Rule) { r.Scopes = s }) }
+	anyToken := rule(func(r *infra.Rule) { r.AnyToken = true })
+	appClient := rule(func(r *infra.Rule) { r.Clients = []string{"app"} })
+	for _, tt := range []struct {
+		name    string
+		rules   []infra.Rule
+		want    []string // the native scopes of GET /pets; nil: any valid token
+		wantErr string
+	}{
+		{"two scope rules: either scope", []infra.Rule{scopes("rs/read"), scopes("rs/write")}, []string{"rs/read", "rs/write"}, ""},
+		{"a scope repeated once", []infra.Rule{scopes("rs/read"), scopes("rs/read", "rs/write")}, []string{"rs/read", "rs/write"}, ""},
+		{"any token after a scope rule", []infra.Rule{scopes("rs/write"), anyToken}, nil, ""},
+		{"any token before a scope rule", []infra.Rule{anyToken, scopes("rs/write")}, nil, ""},
+		{"a client rule completed by the machine client's scope", []infra.Rule{appClient, scopes("rs/read")}, nil, ""},
+		{"the same, the other way round", []infra.Rule{scopes("rs/read"), appClient}, nil, ""},
+		{"a client rule the other rules do not complete", []infra.Rule{appClient, scopes("rs/write")}, nil, "also trusts audience m2m"},
+		{"a group rule beside a scope rule", []infra.Rule{rule(func(r *infra.Rule) { r.Groups = []string{"admin"} }), scopes("rs/read")}, nil, "requires groups [admin]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := infra.NativeJWT(tt.rules, issuers)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := j.Scopes["GET /pets"]
+			if !ok || (got == nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
+				t.Fatalf("GET /pets scopes %v (present %v), want %v (nil: any valid token)", got, ok, tt.want)
+			}
+			if len(j.Scopes) != 1 {
+				t.Fatalf("scopes %v, want one method", j.Scopes)
+			}
+		})
 	}
 }

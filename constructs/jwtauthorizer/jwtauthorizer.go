@@ -111,7 +111,8 @@ type Issuer struct {
 	JWKSURI string
 	// Audiences accepted in aud (or, for a token without aud, client_id):
 	// the API identifier or app client ids your IdP issues tokens for.
-	// Required with URL; with UserPool, added to the Clients' ids.
+	// Required with URL; with UserPool, added to the Clients' ids. One
+	// audience per element: no comma or whitespace.
 	Audiences []string
 	// TokenUse requires Cognito's token_use claim: "id" or "access".
 	// Default: "" (either).
@@ -155,7 +156,8 @@ type Props struct {
 	ContextClaims []string
 	// SimpleResponses (HTTP only) answers {"isAuthorized": ...} instead of an
 	// IAM policy. A simple response is cached for every route of the API, so
-	// the route key joins the identity source and each route is authorized
+	// the route key and the HTTP method join the identity source and each
+	// route and verb (an ANY route has one route key for all) is authorized
 	// on its own. Default: false (IAM policy responses).
 	SimpleResponses bool
 	// MetricsNamespace receives the authorizer's CloudWatch metrics (allows,
@@ -272,8 +274,14 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		responses := []awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_IAM}
 		if p.SimpleResponses {
 			// A cached simple response would answer for every route: with the
-			// route key in the identity source, each route has its own entry.
-			identity = append(identity, "$context.routeKey")
+			// route key in the identity source, each route has its own entry;
+			// and an ANY or $default route has one route key for every verb,
+			// so the method is part of the cache key too. Identity sources may
+			// be context variables
+			// (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers-authorizerid.html),
+			// $context.httpMethod is one of an HTTP API's
+			// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html).
+			identity = append(identity, "$context.routeKey", "$context.httpMethod")
 			responses = []awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE}
 		}
 		a.HTTP = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(id), a.Lambda.Function, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{

@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 )
 
 // MetadataGoPackage is the template metadata key naming a function's Go main
@@ -44,11 +46,19 @@ type Options struct {
 var Flags = []string{"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid="}
 
 // Env is the build environment besides GOOS and GOARCH: no cgo, the module
-// graph as go.sum has it, no experiments, the baseline instruction set, and
-// the Go release of the module's toolchain line (see Toolchain), so the
-// machine's own Go version or settings do not change the bytes.
+// graph as go.sum has it, no experiments, no FIPS-140 mode, the baseline
+// instruction set, and the Go release of the module's toolchain line (see
+// Toolchain), so the machine's own Go version or settings do not change the
+// bytes. GOWORK=off: a go.work in a parent folder must not replace the
+// module's dependencies with other code. GOENV=off: a value saved with
+// `go env -w` (GOEXPERIMENT, say) wins over an empty environment variable, so
+// the settings file is not read at all; module download settings (GOPROXY,
+// GOPRIVATE...) then come from the environment only.
 func Env(toolchain, goarch string) []string {
-	env := []string{"CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOEXPERIMENT=", "GOTOOLCHAIN=" + toolchain}
+	env := []string{
+		"CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOEXPERIMENT=", "GOTOOLCHAIN=" + toolchain,
+		"GOWORK=off", "GOENV=off", "GOFIPS140=off",
+	}
 	switch goarch {
 	case "arm64":
 		env = append(env, "GOARM64=v8.0")
@@ -62,25 +72,32 @@ func Env(toolchain, goarch string) []string {
 // toolchain line, else its go line when that names a release (go 1.26.0).
 // GOTOOLCHAIN set to it makes the go command use exactly that release,
 // fetching it through the module proxy if the installed one differs.
+// go.mod is read by the go command's own parser (comments, tabs, CRLF), and
+// one it cannot read is an error, never a silent fallback to the go line.
 func Toolchain(moduleRoot string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(moduleRoot, "go.mod"))
+	path := filepath.Join(moduleRoot, "go.mod")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
+	f, err := modfile.Parse(path, b, nil)
+	if err != nil {
+		return "", fmt.Errorf("reading the toolchain of %s: %w", path, err)
+	}
+	if f.Toolchain != nil {
+		if f.Toolchain.Name == "default" {
+			return "", fmt.Errorf("%s: `toolchain default` names no Go release: write e.g. `toolchain go1.26.8` so every machine builds the Lambdas with the same Go", path)
+		}
+		return f.Toolchain.Name, nil
+	}
 	var goLine string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[0] == "toolchain" {
-			return f[1], nil
-		}
-		if len(f) == 2 && f[0] == "go" {
-			goLine = f[1]
-		}
+	if f.Go != nil {
+		goLine = f.Go.Version
 	}
 	if strings.Count(goLine, ".") == 2 {
 		return "go" + goLine, nil
 	}
-	return "", fmt.Errorf("%s/go.mod has no toolchain line and its go line %q names no release: add e.g. `toolchain go1.26.8` so every machine builds the Lambdas with the same Go", moduleRoot, goLine)
+	return "", fmt.Errorf("%s has no toolchain line and its go line %q names no release: add e.g. `toolchain go1.26.8` so every machine builds the Lambdas with the same Go", path, goLine)
 }
 
 // Build runs `go build` and returns the path of the bootstrap it wrote.

@@ -2,6 +2,7 @@ package gobuild
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +201,128 @@ func TestTwoCopiesOfTheRepoBuildTheSameBootstrap(t *testing.T) {
 	}
 	if bytes.Contains(bins[0], []byte("vcs.revision")) {
 		t.Error("the bootstrap carries a VCS stamp")
+	}
+}
+
+// TestToolchain reads go.mod as the go command does: a comment, tabs or CRLF
+// do not hide the toolchain line, and a go.mod the go command would refuse
+// is an error, never a silent fallback to the go line.
+func TestToolchain(t *testing.T) {
+	tests := []struct {
+		name, gomod, want, wantErr string
+	}{
+		{"plain", "module m\n\ngo 1.26.0\n\ntoolchain go1.26.8\n", "go1.26.8", ""},
+		{"comment after the toolchain", "module m\n\ngo 1.26.0\n\ntoolchain go1.26.8 // pinned for the Lambdas\n", "go1.26.8", ""},
+		{"tab and CRLF", "module m\r\n\r\ngo 1.26.0\r\ntoolchain\tgo1.26.8\r\n", "go1.26.8", ""},
+		{"go line names a release", "module m\n\ngo 1.26.3\n", "go1.26.3", ""},
+		{"go line names no release", "module m\n\ngo 1.26\n", "", "names no release"},
+		{"toolchain default", "module m\n\ngo 1.26.0\n\ntoolchain default\n", "", "toolchain default"},
+		{"unreadable toolchain", "module m\n\ngo 1.26.0\n\ntoolchain go1.26.8 extra\n", "", "toolchain directive expects exactly one argument"},
+		{"not a toolchain name", "module m\n\ngo 1.26.0\n\ntoolchain 1.26.8\n", "", "invalid toolchain version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(tt.gomod), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Toolchain(dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Toolchain = %q, %v; want an error containing %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Toolchain = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestEnvPinsTheGoCommand: what `go env` reports inside the build
+// environment, on a machine set up to change the bytes: an experiment saved
+// with `go env -w`, GOFIPS140 in the environment and a go.work above the
+// module.
+func TestEnvPinsTheGoCommand(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "ws", "mod")
+	writeModule(t, dir, "hello", "v1")
+	if err := os.WriteFile(filepath.Join(base, "ws", "go.work"), []byte("go 1.22\n\nuse ./mod\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(base, "goenv")
+	if err := os.WriteFile(envFile, []byte("GOEXPERIMENT=nogreenteagc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostile := append(os.Environ(), "GOENV="+envFile, "GOFIPS140=latest")
+	goenv := func(t *testing.T, env []string) map[string]string {
+		t.Helper()
+		cmd := exec.Command("go", "env", "-json", "GOWORK", "GOEXPERIMENT", "GOFIPS140", "CGO_ENABLED", "GOFLAGS")
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go env: %v", err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("go env -json: %v\n%s", err, out)
+		}
+		return m
+	}
+	// The hostile machine really is hostile: without Env each setting leaks.
+	leaked := goenv(t, append(hostile, "GOEXPERIMENT="))
+	if leaked["GOWORK"] == "" || leaked["GOWORK"] == "off" || leaked["GOEXPERIMENT"] != "nogreenteagc" || leaked["GOFIPS140"] != "latest" {
+		t.Fatalf("test setup: the settings did not take effect without Env: %v", leaked)
+	}
+	got := goenv(t, append(hostile, Env(repoToolchain(t), "arm64")...))
+	want := map[string]string{"GOWORK": "off", "GOEXPERIMENT": "", "GOFIPS140": "off", "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("inside the build environment go env %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestParentGoWorkHasNoEffect: a go.work in a folder above the module that
+// replaces a dependency with other code does not change the bootstrap.
+func TestParentGoWorkHasNoEffect(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "ws", "mod")
+	files := map[string]string{
+		filepath.Join(dir, "go.mod"):               "module example.com/app\n\ngo 1.22\n\ntoolchain " + repoToolchain(t) + "\n\nrequire example.com/dep v0.0.0\n\nreplace example.com/dep => ./dep\n",
+		filepath.Join(dir, "fn", "main.go"):        "package main\n\nimport \"example.com/dep\"\n\nfunc main() { println(dep.Msg) }\n",
+		filepath.Join(dir, "dep", "go.mod"):        "module example.com/dep\n\ngo 1.22\n",
+		filepath.Join(dir, "dep", "dep.go"):        "package dep\n\nconst Msg = \"pinned-dependency\"\n",
+		filepath.Join(base, "other", "go.mod"):     "module example.com/dep\n\ngo 1.22\n",
+		filepath.Join(base, "other", "dep.go"):     "package dep\n\nconst Msg = \"replaced-by-go-work\"\n",
+		filepath.Join(base, "ws", "go.work.later"): "go 1.22\n\nuse ./mod\n\nreplace example.com/dep => ../other\n",
+	}
+	for p, body := range files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := buildHash(t, dir)
+	if err := os.Rename(filepath.Join(base, "ws", "go.work.later"), filepath.Join(base, "ws", "go.work")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Build(Options{Dir: dir, Package: "./fn", OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(bin, []byte("replaced-by-go-work")) {
+		t.Fatal("a go.work above the module replaced a dependency of the Lambda")
+	}
+	if h, _ := FileHash(out); h != ref {
+		t.Fatalf("a go.work above the module changed the bootstrap: %s, want %s", h, ref)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -214,6 +215,11 @@ func TestHTTPAPICORS(t *testing.T) {
 			status, hdr, body := send(t, tt.method, f.http.URL+"/RegularUser", h, "")
 			if status != tt.want || hdr.Get("Access-Control-Allow-Origin") != tt.wantOrigin {
 				t.Fatalf("%d %v %s, want %d with Access-Control-Allow-Origin %q", status, hdr, body, tt.want, tt.wantOrigin)
+			}
+			// The answer depends on Origin (the allowed one is echoed): a
+			// shared cache must not serve it to another origin.
+			if !slices.Contains(hdr.Values("Vary"), "Origin") {
+				t.Fatalf("Vary %q, want Origin", hdr.Values("Vary"))
 			}
 			if tt.preflight && tt.wantOrigin != "" && (hdr.Get("Access-Control-Allow-Methods") != "GET" || hdr.Get("Access-Control-Allow-Headers") != "Authorization,Content-Type" || hdr.Get("Access-Control-Max-Age") != "3600") {
 				t.Fatalf("preflight headers %v", hdr)

@@ -67,6 +67,23 @@ func (c *httpCORS) allowOrigin(origin string) string {
 	return ""
 }
 
+// vary adds Vary: Origin when the answer depends on the request's Origin
+// (an origin is echoed, or left out for an origin not listed), so a shared
+// cache does not hand one origin's CORS headers to another.
+func (c *httpCORS) vary(h http.Header) {
+	if !slices.ContainsFunc(c.origins, func(o string) bool { return o != "*" }) {
+		return
+	}
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Origin") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Origin")
+}
+
 // preflight answers a CORS preflight (true), with the configured headers
 // when the origin is allowed and without any when it is not, so the browser
 // blocks the call.
@@ -74,6 +91,7 @@ func (c *httpCORS) preflight(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodOptions || r.Header.Get("Origin") == "" || r.Header.Get("Access-Control-Request-Method") == "" {
 		return false
 	}
+	c.vary(w.Header())
 	if allow := c.allowOrigin(r.Header.Get("Origin")); allow != "" {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", allow)
@@ -112,6 +130,7 @@ func (c *corsWriter) WriteHeader(code int) {
 				h.Del(k)
 			}
 		}
+		c.cors.vary(h)
 		if allow := c.cors.allowOrigin(c.origin); allow != "" {
 			h.Set("Access-Control-Allow-Origin", allow)
 			if len(c.cors.expose) > 0 {

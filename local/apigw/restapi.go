@@ -254,10 +254,9 @@ func (a *RESTAPI) serve(w http.ResponseWriter, r *http.Request) {
 
 	var authContext map[string]any
 	if m.jwt != nil {
-		var status int
-		var body map[string]any
-		if authContext, status, body = a.authorizeJWT(r, m.jwt, m.scopes); status != 0 {
-			writeJSON(w, status, body)
+		var denied *gwError
+		if authContext, denied = a.authorizeJWT(r, m.jwt, m.scopes); denied != nil {
+			a.gatewayError(w, r, params, *denied)
 			return
 		}
 	}

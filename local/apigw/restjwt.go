@@ -185,31 +185,38 @@ func (i *restJWTIssuer) keys(ctx context.Context) (keyfunc.Keyfunc, error) {
 }
 
 // authorizeJWT runs the native JWT authorizer for a method with scopes. A
-// non-zero status is the answer; otherwise the integration's
-// requestContext.authorizer, which carries the claims with their JSON types
+// non-nil gwError is the answer, which goes through the API's gateway
+// responses as AWS sends it (UNAUTHORIZED, ACCESS_DENIED,
+// AUTHORIZER_CONFIGURATION_ERROR with their headers, CORS ones for a start:
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html);
+// otherwise the integration's requestContext.authorizer, which carries the
+// claims with their JSON types
 // (https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-jwt-authorizer-claims.html).
-func (a *RESTAPI) authorizeJWT(r *http.Request, auth *restJWTAuthorizer, scopes []string) (map[string]any, int, map[string]any) {
-	unauthorized := map[string]any{"message": "Unauthorized"}
+func (a *RESTAPI) authorizeJWT(r *http.Request, auth *restJWTAuthorizer, scopes []string) (map[string]any, *gwError) {
 	raw := auth.token(r)
 	if raw == "" {
-		return nil, http.StatusUnauthorized, unauthorized
+		return nil, &errUnauthorized
 	}
 	claims, err := auth.verify(r.Context(), raw, a.opts.now())
 	switch {
 	case errors.Is(err, errKeys):
 		a.opts.logf("rest jwt authorizer %s: %v", auth.id, err)
-		return nil, http.StatusInternalServerError, map[string]any{"message": nil}
+		return nil, &errAuthorizerConfig
 	case err != nil:
 		a.opts.logf("rest jwt authorizer %s: %v", auth.id, err)
-		return nil, http.StatusUnauthorized, unauthorized
+		return nil, &errUnauthorized
 	}
 	if len(scopes) > 0 {
 		held := tokenScopes(claims)
 		if !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(held, s) }) {
 			// "A valid token that carries none of the method's scopes receives a 403 Forbidden response":
 			// https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-jwt-authorizer-methods.html
-			return nil, http.StatusForbidden, map[string]any{"message": "Forbidden"}
+			return nil, &errScopeForbidden
 		}
 	}
-	return map[string]any{"claims": map[string]any(claims)}, 0, nil
+	return map[string]any{"claims": map[string]any(claims)}, nil
 }
+
+// errScopeForbidden is the native JWT authorizer's answer to a valid token
+// without the method's scopes: 403 {"message":"Forbidden"}, type ACCESS_DENIED.
+var errScopeForbidden = gwError{typ: "ACCESS_DENIED", status: http.StatusForbidden, message: "Forbidden"}

@@ -263,3 +263,94 @@ func TestRESTMethodWithUnknownAuthorizationIsRefused(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// TestRESTNativeJWTGatewayResponses: the native JWT authorizer's refusals go
+// through the API's gateway responses as on AWS - UNAUTHORIZED (401),
+// ACCESS_DENIED (403 for a missing scope), AUTHORIZER_CONFIGURATION_ERROR
+// (500, keys not found) - with their headers (CORS, here), their templates,
+// and the DEFAULT_4XX/DEFAULT_5XX fallbacks.
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+func TestRESTNativeJWTGatewayResponses(t *testing.T) {
+	idp := newOIDCIdP(t)
+	now := time.Now()
+	valid := idp.sign(t, jwt.SigningMethodRS256, "rsa1", jwt.MapClaims{"iss": idp.issuer(), "aud": "app", "token_use": "id", "scope": "regular-app",
+		"iat": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix()})
+	const origin = "'https://app.example.com'"
+	response := func(typ, status, tpl string) map[string]any {
+		p := map[string]any{"ResponseType": typ, "RestApiId": map[string]any{"Ref": "Api"},
+			"ResponseParameters": map[string]any{"gatewayresponse.header.Access-Control-Allow-Origin": origin, "gatewayresponse.header.X-Type": "'" + typ + "'"}}
+		if status != "" {
+			p["StatusCode"] = status
+		}
+		if tpl != "" {
+			p["ResponseTemplates"] = map[string]any{"application/json": tpl}
+		}
+		return map[string]any{"Type": "AWS::ApiGateway::GatewayResponse", "Properties": p}
+	}
+	for _, tt := range []struct {
+		name          string
+		responses     map[string]map[string]any
+		noDiscovery   bool
+		method, token string
+		want          int
+		wantType      string // the X-Type header: which gateway response answered
+		wantBody      string
+	}{
+		{"no token: UNAUTHORIZED", map[string]map[string]any{"UNAUTHORIZED": response("UNAUTHORIZED", "401", `{"error":$context.error.messageString}`)},
+			false, "GET", "", 401, "UNAUTHORIZED", `{"error":"Unauthorized"}`},
+		{"invalid token: DEFAULT_4XX", map[string]map[string]any{"DEFAULT_4XX": response("DEFAULT_4XX", "", "")},
+			false, "GET", "Bearer not.a.jwt", 401, "DEFAULT_4XX", `{"message":"Unauthorized"}`},
+		{"missing scope: ACCESS_DENIED", map[string]map[string]any{"ACCESS_DENIED": response("ACCESS_DENIED", "", `{"denied":$context.error.messageString}`)},
+			false, "POST", "Bearer " + valid, 403, "ACCESS_DENIED", `{"denied":"Forbidden"}`},
+		{"missing scope: DEFAULT_4XX", map[string]map[string]any{"DEFAULT_4XX": response("DEFAULT_4XX", "", "")},
+			false, "POST", "Bearer " + valid, 403, "DEFAULT_4XX", `{"message":"Forbidden"}`},
+		{"keys not found: AUTHORIZER_CONFIGURATION_ERROR", map[string]map[string]any{"AUTHORIZER_CONFIGURATION_ERROR": response("AUTHORIZER_CONFIGURATION_ERROR", "", "")},
+			true, "GET", "Bearer " + valid, 500, "AUTHORIZER_CONFIGURATION_ERROR", `{"message":null}`},
+		{"keys not found: DEFAULT_5XX", map[string]map[string]any{"DEFAULT_5XX": response("DEFAULT_5XX", "", ""), "DEFAULT_4XX": response("DEFAULT_4XX", "", "")},
+			true, "GET", "Bearer " + valid, 500, "DEFAULT_5XX", `{"message":null}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			idp.noDiscovery = tt.noDiscovery
+			tpl := jwtTemplate(t, idp.issuer(), []string{"RS256"}, "id")
+			for id, r := range tt.responses {
+				tpl.Resources["Response"+strings.ReplaceAll(id, "_", "")] = resourceOf(t, r)
+			}
+			inv := &fakeInvoker{calls: map[string]int{}, last: map[string]map[string]any{}, fn: map[string]func(map[string]any) ([]byte, error){
+				"Fn": func(map[string]any) ([]byte, error) { return []byte(`{"statusCode":200,"body":"ok"}`), nil },
+			}}
+			api, err := NewRESTAPI(tpl, Options{Invoker: inv, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(tt.method, "/prod/pets", strings.NewReader(`{}`))
+			if tt.token != "" {
+				req.Header.Set("Authorization", tt.token)
+			}
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, req)
+			if rec.Code != tt.want || strings.TrimSpace(rec.Body.String()) != tt.wantBody {
+				t.Fatalf("%d %s, want %d %s", rec.Code, rec.Body, tt.want, tt.wantBody)
+			}
+			if got := rec.Header().Get("X-Type"); got != tt.wantType {
+				t.Errorf("answered by gateway response %q, want %q", got, tt.wantType)
+			}
+			if got := rec.Header().Get("Access-Control-Allow-Origin"); got != strings.Trim(origin, "'") {
+				t.Errorf("Access-Control-Allow-Origin %q, want the gateway response's %s", got, origin)
+			}
+			if inv.count("Fn") != 0 {
+				t.Error("the integration ran")
+			}
+		})
+	}
+}
+
+// resourceOf turns a resource written as a map into the template's type.
+func resourceOf(t *testing.T, r map[string]any) template.Resource {
+	t.Helper()
+	b, _ := json.Marshal(r)
+	var res template.Resource
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

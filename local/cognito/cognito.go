@@ -47,7 +47,8 @@ type Local struct {
 	// Issuer equals the iss of the tokens it issues.
 	Issuer string
 
-	front *http.Server
+	front   *http.Server
+	sockDir string
 }
 
 // Options for Start.
@@ -78,12 +79,20 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 		return nil, fmt.Errorf("cognito: listen on 127.0.0.1:%d: %w (choose another port)", o.Port, err)
 	}
 	endpoint := "http://" + front.Addr().String()
-	backPort, err := procs.FreePort()
+	// cognito-local listens on a unix socket in a folder of its own (0700),
+	// not on a TCP port: a web page in the browser could find a port on
+	// 127.0.0.1 and call its unauthenticated admin API past the front.
+	sockDir, err := os.MkdirTemp("", "cognito-local-")
 	if err != nil {
 		front.Close()
 		return nil, err
 	}
-	back := "http://127.0.0.1:" + strconv.Itoa(backPort)
+	back, err := backSocket(sockDir)
+	if err != nil {
+		front.Close()
+		os.RemoveAll(sockDir)
+		return nil, err
+	}
 	os.RemoveAll(filepath.Join(o.Dir, ".cognito"))
 	for _, d := range []string{o.Dir, filepath.Join(o.Dir, ".cognito")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -112,29 +121,27 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	// its process alone makes them 0600 (and db/ 0700); exec keeps the pid.
 	cmd := exec.Command("/bin/sh", "-c", `umask 077 && exec "$0" "$@"`, bin)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(backPort), "HOST=127.0.0.1")
+	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", socketEnv+"="+back.socket,
+		"NODE_OPTIONS="+strings.TrimSpace(os.Getenv("NODE_OPTIONS")+` --require "`+back.preload+`"`))
 	p, err := procs.Start("cognito-local", cmd, o.Out)
 	if err != nil {
 		front.Close()
+		os.RemoveAll(sockDir)
 		return nil, err
 	}
-	if err := p.WaitHTTP(ctx, back+"/health", 30*time.Second); err != nil {
+	if err := back.wait(ctx, p, 30*time.Second); err != nil {
 		front.Close()
 		p.Stop(2 * time.Second)
+		os.RemoveAll(sockDir)
 		return nil, err
 	}
-	srv, err := serveFront(front, endpoint, back)
-	if err != nil {
-		front.Close()
-		p.Stop(2 * time.Second)
-		return nil, err
-	}
+	srv := serveFront(front, endpoint, back)
 	api := cip.New(cip.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 	})
-	return &Local{Proc: p, Endpoint: endpoint, API: api, front: srv}, nil
+	return &Local{Proc: p, Endpoint: endpoint, API: api, front: srv, sockDir: sockDir}, nil
 }
 
 // Stop stops the front and cognito-local.
@@ -143,6 +150,69 @@ func (l *Local) Stop(grace time.Duration) {
 		l.front.Close()
 	}
 	l.Proc.Stop(grace)
+	if l.sockDir != "" {
+		os.RemoveAll(l.sockDir)
+	}
+}
+
+// socketEnv names the unix socket the preload makes cognito-local listen on.
+const socketEnv = "COGNITO_LOCAL_SOCKET"
+
+// preloadJS makes the first server a Node process starts (cognito-local's
+// only one) listen on the unix socket $COGNITO_LOCAL_SOCKET instead of the
+// TCP port it asks for; cognito-local has no setting for that.
+const preloadJS = `"use strict";
+const net = require("net");
+const listen = net.Server.prototype.listen;
+let done = false;
+net.Server.prototype.listen = function (...args) {
+  const sock = process.env.` + socketEnv + `;
+  if (done || !sock) return listen.apply(this, args);
+  done = true;
+  const cb = args.find((a) => typeof a === "function");
+  return cb ? listen.call(this, sock, cb) : listen.call(this, sock);
+};
+`
+
+// back is cognito-local behind its unix socket.
+type back struct {
+	socket, preload string
+	client          *http.Client
+	transport       *http.Transport
+}
+
+func backSocket(dir string) (*back, error) {
+	b := &back{socket: filepath.Join(dir, "s"), preload: filepath.Join(dir, "listen-on-socket.js")}
+	if err := os.WriteFile(b.preload, []byte(preloadJS), 0o600); err != nil {
+		return nil, err
+	}
+	b.transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", b.socket)
+	}}
+	b.client = &http.Client{Transport: b.transport, Timeout: time.Second}
+	return b, nil
+}
+
+// wait returns once cognito-local answers /health on its socket.
+func (b *back) wait(ctx context.Context, p *procs.Proc, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://cognito-local/health", nil)
+		if resp, err := b.client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.Exited():
+			return fmt.Errorf("cognito-local exited before answering on %s", b.socket)
+		case <-ctx.Done():
+			return fmt.Errorf("cognito-local did not answer on %s within %s", b.socket, timeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // discoveryPath matches /<poolId>/.well-known/openid-configuration.
@@ -152,13 +222,30 @@ var discoveryPath = regexp.MustCompile(`^/([\w-]+_[0-9A-Za-z]+)/\.well-known/ope
 // <issuer>/.well-known/openid-configuration, as Cognito does
 // (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html),
 // with this endpoint's issuer and jwks_uri, and passes everything else to cognito-local.
-func serveFront(l net.Listener, endpoint, back string) (*http.Server, error) {
-	target, err := url.Parse(back)
-	if err != nil {
-		return nil, err
+func serveFront(l net.Listener, endpoint string, b *back) *http.Server {
+	target := &url.URL{Scheme: "http", Host: "cognito-local"}
+	proxy := &httputil.ReverseProxy{
+		Transport: b.transport,
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host },
+		// cognito-local answers every origin (Access-Control-Allow-Origin: *):
+		// no page in a browser may read its answers.
+		ModifyResponse: func(resp *http.Response) error {
+			for k := range resp.Header {
+				if strings.HasPrefix(k, "Access-Control-") {
+					resp.Header.Del(k)
+				}
+			}
+			return nil
+		},
 	}
-	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(target); r.Out.Host = r.In.Host }}
+	addr := l.Addr().String()
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if why := refuse(r, addr); why != "" {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(map[string]string{"__type": "AccessDeniedException", "message": why})
+			return
+		}
 		if m := discoveryPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
 			issuer := endpoint + "/" + m[1]
 			w.Header().Set("Content-Type", "application/json")
@@ -173,7 +260,25 @@ func serveFront(l net.Listener, endpoint, back string) (*http.Server, error) {
 		proxy.ServeHTTP(w, r)
 	})}
 	go srv.Serve(l)
-	return srv, nil
+	return srv
+}
+
+// refuse says why the front turns a request away ("": serve it).
+// cognito-local's admin API (AdminCreateUser, AdminAddUserToGroup...) has no
+// authentication, so a web page in the developer's browser must not reach it:
+// a request with an Origin header (a page's fetch, a CORS preflight) is served
+// only for the read-only GETs (discovery, keys, health), and the Host must be
+// this listener's own address, so a page cannot come in through DNS
+// rebinding either.
+func refuse(r *http.Request, addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	if r.Host != addr && r.Host != "localhost:"+port {
+		return fmt.Sprintf("the local Cognito serves only requests to its own address (Host %s or localhost:%s, not %q)", addr, port, r.Host)
+	}
+	if len(r.Header.Values("Origin")) > 0 && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return fmt.Sprintf("the local Cognito refuses browser requests (Origin %q, %s %s): call it from the AWS SDK or CLI on this machine", r.Header.Get("Origin"), r.Method, r.URL.Path)
+	}
+	return ""
 }
 
 // Setup creates the pool, its app clients and groups as the template declares them.
