@@ -352,7 +352,7 @@ func resolveIssuers(in []Issuer, keysAtDeploy bool) ([]resolved, error) {
 			// The authorizer reads one issuer's audiences as a comma-separated
 			// AUDIENCE and trims each: a comma or blank would change the list.
 			if aud == "" || strings.ContainsAny(aud, ", \t\r\n") {
-				return nil, fmt.Errorf("%s (%s): Audiences holds %q: want non-empty audiences without commas or blanks", name, r.Issuer, aud)
+				return nil, fmt.Errorf("%s (%s): Audiences holds %q: an audience has no comma or whitespace and is not empty; give each audience as its own element", name, r.Issuer, aud)
 			}
 		}
 		switch r.TokenUse {
