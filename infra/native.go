@@ -202,6 +202,12 @@ func checkNative(r *reader, c *Config) {
 	if c.AuthorizerReservedConcurrency > 0 {
 		r.fail("authorizerReservedConcurrency", "%v, but restAuthorizer=jwt makes no authorizer function: leave it 0, or use restAuthorizer=lambda", c.AuthorizerReservedConcurrency)
 	}
+	// The TTL caches our Lambda authorizer's policy; the native authorizer's
+	// configuration (JwtConfiguration) has no such setting, so a changed
+	// value would be silently ignored.
+	if def := defaults["restAuthorizerTtl"].(float64); c.RESTAuthorizerTTL != def {
+		r.fail("restAuthorizerTtl", "%v, but it caches our Lambda authorizer's policy and restAuthorizer=jwt has none: leave it %v, or use restAuthorizer=lambda", c.RESTAuthorizerTTL, def)
+	}
 	admin, machineScopes := "admin-"+appClientName, userpool.MachineScopesOf(c.ResourceServerID)
 	own, users := restIssuer(c, poolIssuerName, appClientName, machineClientName)
 	if _, err := NativeJWT(AuthorizerRules(admin, users, c.ResourceServerID), nativeIssuers(c, own, machineClientName, machineScopes)); err != nil {

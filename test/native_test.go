@@ -187,6 +187,8 @@ func TestNativeJWTRefusesWhatItCannotExpress(t *testing.T) {
 				"rule GET /pets/{petId}", "use restAuthorizer=lambda"}},
 		{"a reserved concurrency for a function jwt mode does not make", map[string]any{"authorizerReservedConcurrency": 10},
 			[]string{"context key authorizerReservedConcurrency: 10, but restAuthorizer=jwt makes no authorizer function", "use restAuthorizer=lambda"}},
+		{"a result TTL only our Lambda authorizer has", map[string]any{"restAuthorizerTtl": 600},
+			[]string{"context key restAuthorizerTtl: 600, but it caches our Lambda authorizer's policy and restAuthorizer=jwt has none", "use restAuthorizer=lambda"}},
 		{"a jwksUri discovery does not give", map[string]any{"authIssuer": "https://login.example.com/api/oidc", "authJwksUri": "https://login.example.com/api/oidc/jwks", "authAudience": "pets"},
 			[]string{"context key restAuthorizer: issuer https://login.example.com/api/oidc has jwksUri https://login.example.com/api/oidc/jwks", "openid-configuration", "use restAuthorizer=lambda"}},
 	} {
