@@ -87,6 +87,7 @@ type tokenClaims struct {
 	iss, sub, jti, clientID, tokenUse string
 	username, cognitoUsername         string
 	aud                               jwt.ClaimStrings
+	audPresent                        bool // aud is in the payload, even as null or []
 	exp, nbf, iat                     timeClaim
 	scope, scp                        scopeList
 	payload                           []byte
@@ -117,6 +118,7 @@ func (c *tokenClaims) UnmarshalJSON(b []byte) error {
 		case claimSub:
 			err = decodeString(v, &c.sub)
 		case claimAud:
+			c.audPresent = true
 			err = c.aud.UnmarshalJSON(v)
 		case claimExp:
 			err = c.exp.UnmarshalJSON(v)

@@ -8,12 +8,10 @@ import (
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/clip"
 )
 
-// knownClaims are the claim names the verifier or the policy reads, by
-// their exact names (RFC 7519 section 4: names are case-sensitive). A
-// payload repeating one of them is refused: a JSON decoder keeps the last,
-// an issuer that copies attacker-influenced names into its tokens must not
-// be able to smuggle in a second "scope". A case variant ("Username" next
-// to "username") is an ordinary custom claim, never read as the known one.
+// knownClaims are the claim names the verifier decodes itself, by their
+// exact names (RFC 7519 section 4: names are case-sensitive). A case
+// variant ("Username" next to "username") is an ordinary custom claim,
+// never read as the known one.
 var knownClaims = [...]string{
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti",
 	"client_id", "token_use", "scope", "scp", "username", "cognito:username",
@@ -46,8 +44,13 @@ type claimSpans [len(knownClaims)]struct{ start, end int }
 
 // checkPayload scans the decoded payload before it is parsed, because a
 // JSON decoder lets a repeated key overwrite the first and golang-jwt's
-// ignores anything after the first object. It refuses a repeated known
-// claim, a refused claim, and data after the object.
+// ignores anything after the first object. It refuses any repeated
+// top-level name (escapes decoded: "\u0073cope" is scope), a refused claim,
+// and data after the object. Every name is checked, not only the ones this
+// package decodes: the groups claim (any Issuer.GroupsClaim) and the claims
+// a caller reads (Claims.Claim) must have one value too, or an issuer that
+// copies attacker-influenced names into its tokens could smuggle in a second
+// one that a first-key-wins reader elsewhere would not see.
 func checkPayload(raw []byte) error { return scanPayload(raw, nil) }
 
 // scanPayload is checkPayload recording, when spans is not nil, where the
@@ -55,7 +58,7 @@ func checkPayload(raw []byte) error { return scanPayload(raw, nil) }
 // the usual path): malformed JSON is left to the parser, which refuses it
 // before the spans are used.
 func scanPayload(raw []byte, spans *claimSpans) error {
-	var seen uint32 // bit i: knownClaims[i] was read
+	var names nameSet
 	depth, expectKey := 0, false
 	cur, valStart := -1, -1 // the known claim whose value is being read, and where it starts
 	end := func(i int) {
@@ -96,7 +99,10 @@ func scanPayload(raw []byte, spans *claimSpans) error {
 				}
 				key = []byte(s)
 			}
-			idx, err := checkClaimName(&seen, key)
+			if !names.add(key) {
+				return fmt.Errorf("%w: claim %q appears twice", ErrClaims, clip.String(string(key)))
+			}
+			idx, err := checkClaimName(key)
 			if err != nil {
 				return err
 			}
@@ -129,26 +135,55 @@ func scanPayload(raw []byte, spans *claimSpans) error {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// checkClaimName refuses a second occurrence of a known claim and any
-// refused claim, and returns the known claim's index (-1 for another name).
-// Other names are not tracked: they are never read as a known claim, so
-// their repeats change nothing, and tracking them would cost O(n^2) before
-// the signature is checked.
-func checkClaimName(seen *uint32, key []byte) (int, error) {
+// checkClaimName refuses a refused claim and returns the known claim's
+// index (-1 for another name).
+func checkClaimName(key []byte) (int, error) {
 	for _, k := range refusedClaims {
 		if string(key) == k {
 			return -1, fmt.Errorf("%w: claim %q marks a security event or logout token", ErrTokenType, k)
 		}
 	}
 	for i, k := range knownClaims {
-		if string(key) != k {
-			continue
+		if string(key) == k {
+			return i, nil
 		}
-		if *seen&(1<<i) != 0 {
-			return -1, fmt.Errorf("%w: claim %q appears twice", ErrClaims, clip.String(k))
-		}
-		*seen |= 1 << i
-		return i, nil
 	}
 	return -1, nil
+}
+
+// nameSet holds the top-level names of one payload. A real token has a few
+// dozen claims at most: they are compared in a fixed array on the stack (no
+// allocation); beyond that a map takes over, so a 16 KiB payload of tiny
+// names costs O(n), not O(n^2), before its signature is checked.
+type nameSet struct {
+	small [32][]byte
+	n     int
+	big   map[string]struct{}
+}
+
+// add records name and reports whether it was new.
+func (s *nameSet) add(name []byte) bool {
+	if s.big != nil {
+		if _, dup := s.big[string(name)]; dup {
+			return false
+		}
+		s.big[string(name)] = struct{}{}
+		return true
+	}
+	for _, seen := range s.small[:s.n] {
+		if bytes.Equal(seen, name) {
+			return false
+		}
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = name
+		s.n++
+		return true
+	}
+	s.big = make(map[string]struct{}, 2*len(s.small))
+	for _, seen := range s.small {
+		s.big[string(seen)] = struct{}{}
+	}
+	s.big[string(name)] = struct{}{}
+	return true
 }

@@ -132,7 +132,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, v.classify(tok, err)
 	}
 	claims := tc.public()
-	if err := is.checkAudience(claims); err != nil {
+	if err := is.checkAudience(claims, tc.audPresent); err != nil {
 		return nil, err
 	}
 	// Cognito's token_use is id or access; anything else (a refresh token's
@@ -175,11 +175,16 @@ func (v *Verifier) check(ctx context.Context, c *Claims) (*Claims, error) {
 
 // checkAudience accepts aud (string or array) holding a configured audience;
 // a token without aud (Cognito access tokens) must carry an accepted client_id.
+// An aud that is present but null or [] is refused, not read as "no aud":
+// it says the token is for no one, and must not let client_id stand in.
 // It records in c.Accepted the audiences this issuer vouches for: the aud
 // entries it is configured with (another issuer's audience in aud counts for
 // nothing), or the client_id.
-func (is *issuer) checkAudience(c *Claims) error {
+func (is *issuer) checkAudience(c *Claims, audPresent bool) error {
 	c.Accepted = nil
+	if audPresent && len(c.Audience) == 0 {
+		return fmt.Errorf("%w: aud is null or empty: want one of the accepted audiences, or no aud claim at all", ErrAudience)
+	}
 	if len(c.Audience) > 0 {
 		for _, a := range c.Audience {
 			if slices.Contains(is.Audiences, a) && !slices.Contains(c.Accepted, a) {

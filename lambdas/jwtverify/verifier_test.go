@@ -132,6 +132,9 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 		{"aud present but wrong, client_id right", sign(t, k, with(idClaims(), "aud", "other", "client_id", testClientID), nil), nil, ErrAudience},
 		{"access token of another client", sign(t, k, with(accessClaims(), "client_id", "other"), nil), nil, ErrAudience},
 		{"neither aud nor client_id", sign(t, k, with(accessClaims(), "client_id", nil), nil), nil, ErrAudience},
+		{"aud null, client_id right", sign(t, k, with(idClaims(), "aud", json.RawMessage("null"), "client_id", testClientID), nil), nil, ErrAudience},
+		{"aud [], client_id right", sign(t, k, with(idClaims(), "aud", []string{}, "client_id", testClientID), nil), nil, ErrAudience},
+		{"aud null, no client_id", sign(t, k, with(idClaims(), "aud", json.RawMessage("null")), nil), nil, ErrAudience},
 		{"token_use access required, id given", valid, func(c *Config) { c.Issuers[0].TokenUse = "access" }, ErrTokenUse},
 		{"no sub", sign(t, k, with(idClaims(), "sub", nil), nil), nil, ErrClaims},
 		{"jwk/jku/x5u header injection", injected, nil, ErrUnknownKey},
@@ -167,6 +170,9 @@ func TestVerifyRejectsAttacks(t *testing.T) {
 			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tt.want)
+			}
+			if got, want := Reason(err), Reason(tt.want); got != want {
+				t.Fatalf("Reason = %q, want %q (%v)", got, want, err)
 			}
 			if errors.Is(err, ErrKeySource) {
 				t.Fatalf("a bad token must not be reported as a JWKS fault: %v", err)
