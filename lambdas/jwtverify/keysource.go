@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -76,11 +77,13 @@ type keySource struct {
 	unknownAt  time.Time // last refetch caused by an unknown kid
 }
 
-// keySet is one loaded JWKS: usable keys by kid, and the kids refused by the
-// key checks with the reason.
+// keySet is one loaded JWKS: usable keys by kid, the kids refused by the
+// key checks with the reason, and the kids of keys not meant for verifying
+// signatures (use other than sig, key_ops without verify) with the reason.
 type keySet struct {
 	byKID   map[string]jwkset.JWK
 	refused map[string]string
+	notSig  map[string]string
 	all     []jwkset.JWK
 	print   [32]byte
 }
@@ -179,6 +182,10 @@ func (s *keySource) lookup(kid string) (jwkset.JWK, bool, error) {
 	}
 	if why, ok := set.refused[kid]; ok {
 		return jwkset.JWK{}, true, fmt.Errorf("%w: kid %q: %s", ErrWeakKey, clip.String(kid), why)
+	}
+	if why, ok := set.notSig[kid]; ok {
+		// Found, so no refetch: the IdP publishes the key, just not for this.
+		return jwkset.JWK{}, true, fmt.Errorf("%w %q: %s", ErrUnknownKey, clip.String(kid), why)
 	}
 	return jwkset.JWK{}, false, nil
 }
@@ -363,12 +370,21 @@ func (s *keySource) install(set *keySet, from string) {
 			sort.Strings(kids)
 			s.log.Warn("jwks keys refused", "issuer", s.issuer, "from", from, "refused", kids)
 		}
+		if len(set.notSig) > 0 {
+			kids := make([]string, 0, len(set.notSig))
+			for kid, why := range set.notSig {
+				kids = append(kids, clip.String(kid)+": "+why)
+			}
+			sort.Strings(kids)
+			s.log.Info("jwks keys left out: not for verifying signatures", "issuer", s.issuer, "from", from, "keys", kids)
+		}
 	}
 }
 
 // parseKeySet reads a JWKS document. A key that cannot be parsed makes the
 // whole set unusable (a fault: the IdP publishes garbage); a key of an
-// unsupported type is skipped; an RSA key that is too weak is refused by kid.
+// unsupported type is skipped; a key not meant for verifying signatures is
+// left out by kid; an RSA key that is too weak is refused by kid.
 func parseKeySet(raw []byte) (*keySet, error) {
 	var doc struct {
 		Keys *[]json.RawMessage `json:"keys"`
@@ -379,13 +395,19 @@ func parseKeySet(raw []byte) (*keySet, error) {
 	if doc.Keys == nil {
 		return nil, errors.New(`not a JSON key set: no "keys" array`)
 	}
-	set := &keySet{byKID: map[string]jwkset.JWK{}, refused: map[string]string{}}
+	set := &keySet{byKID: map[string]jwkset.JWK{}, refused: map[string]string{}, notSig: map[string]string{}}
 	h := sha256.New()
 	for i, rawKey := range *doc.Keys {
 		h.Write(rawKey)
 		var m jwkset.JWKMarshal
 		if err := json.Unmarshal(rawKey, &m); err != nil {
 			return nil, fmt.Errorf("key %d: %v", i, err)
+		}
+		if why := notForSignatures(m); why != "" {
+			if _, dup := set.notSig[m.KID]; !dup && m.KID != "" {
+				set.notSig[m.KID] = why
+			}
+			continue
 		}
 		if m.KTY == jwkset.KtyRSA {
 			why, err := weakRSA(m)
@@ -415,6 +437,21 @@ func parseKeySet(raw []byte) (*keySet, error) {
 	}
 	copy(set.print[:], h.Sum(nil))
 	return set, nil
+}
+
+// notForSignatures says why a JWK may not verify a token's signature ("" when
+// it may): a use other than sig (RFC 7517 section 4.2), or a key_ops that is
+// present without verify (section 4.3: ["encrypt","wrapKey"] is an
+// encryption key). Such keys are left out of the set; keyfunc's use check
+// stays as a second line.
+func notForSignatures(m jwkset.JWKMarshal) string {
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return fmt.Sprintf("use %q, not sig", clip.String(string(m.USE)))
+	}
+	if m.KEYOPS != nil && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+		return clip.String(fmt.Sprintf("key_ops %q without verify", m.KEYOPS))
+	}
+	return ""
 }
 
 // weakRSA returns why an RSA JWK is refused ("" when it is fine), or an

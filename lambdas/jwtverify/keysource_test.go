@@ -467,3 +467,71 @@ func TestUnconfirmedKeysFailClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestKeysNotForSignatures: a key whose use is not sig, or whose key_ops is
+// present without verify (RFC 7517 sections 4.2, 4.3), verifies nothing
+// (unknown_kid, with no refetch); it is logged once per key set, and a
+// signing key of the same set still works.
+func TestKeysNotForSignatures(t *testing.T) {
+	good := testKey{kid: "good", priv: rsaKey(t, 0)}
+	jwk := func(kid string, extra map[string]any) map[string]any {
+		m := map[string]any{}
+		for k, v := range jwkOf(testKey{kid: kid, priv: rsaKey(t, 1)}) {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		extra   map[string]any
+		want    error // nil: verifies
+		logPart string
+	}{
+		{"key_ops encrypt, wrapKey", map[string]any{"key_ops": []string{"encrypt", "wrapKey"}}, ErrUnknownKey, `key_ops [\"encrypt\" \"wrapKey\"] without verify`},
+		{"key_ops empty", map[string]any{"key_ops": []string{}}, ErrUnknownKey, "key_ops [] without verify"},
+		{"key_ops sign only", map[string]any{"key_ops": []string{"sign"}}, ErrUnknownKey, "without verify"},
+		{"use enc", map[string]any{"use": "enc"}, ErrUnknownKey, `use \"enc\", not sig`},
+		{"key_ops verify", map[string]any{"key_ops": []string{"verify"}}, nil, ""},
+		{"key_ops sign, verify", map[string]any{"key_ops": []string{"sign", "verify"}}, nil, ""},
+		{"use sig with key_ops verify", map[string]any{"use": "sig", "key_ops": []string{"verify"}}, nil, ""},
+		{"key_ops null (absent)", map[string]any{"key_ops": nil}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, _ := json.Marshal(map[string]any{"keys": []any{jwk("k", tt.extra), jwkOf(good)}})
+			jwks := newJWKS(t)
+			jwks.set(func(s *jwksServer) { s.raw = string(doc) })
+			var logs bytes.Buffer
+			v := newVerifier(t, jwks, func(c *Config) { c.Log = slog.New(slog.NewJSONHandler(&logs, nil)) })
+			ctx := context.Background()
+			for round := range 3 {
+				_, err := v.Verify(ctx, sign(t, testKey{kid: "k", priv: rsaKey(t, 1)}, with(idClaims(), "jti", fmt.Sprint(round)), nil))
+				if tt.want == nil && err != nil {
+					t.Fatalf("Verify: %v, want success", err)
+				}
+				if tt.want != nil && (!errors.Is(err, tt.want) || Reason(err) != "unknown_kid") {
+					t.Fatalf("Verify: %v (reason %s), want %v (unknown_kid)", err, Reason(err), tt.want)
+				}
+				if _, err := v.Verify(ctx, sign(t, good, with(idClaims(), "jti", fmt.Sprint(round)), nil)); err != nil {
+					t.Fatalf("signing key beside it: %v", err)
+				}
+			}
+			if n := jwks.requests.Load(); n != 1 {
+				t.Errorf("%d JWKS requests, want 1 (a key left out is not an unknown kid to refetch)", n)
+			}
+			want := 0
+			if tt.want != nil {
+				want = 1
+			}
+			if n := strings.Count(logs.String(), "not for verifying signatures"); n != want {
+				t.Fatalf("logged %d times, want %d:\n%s", n, want, logs.String())
+			}
+			if !strings.Contains(logs.String(), tt.logPart) {
+				t.Fatalf("log lacks %q:\n%s", tt.logPart, logs.String())
+			}
+		})
+	}
+}
