@@ -20,18 +20,25 @@ type Config struct {
 	Issuers []Issuer
 	// Leeway for exp, nbf and iat. Default: 60 s. Negative means none.
 	Leeway time.Duration
-	// HTTPTimeout bounds one JWKS or discovery request. Default: 3 s.
+	// HTTPTimeout bounds one JWKS or discovery request (also with an
+	// HTTPClient whose Timeout is zero). Default: 3 s. Must not be negative.
 	HTTPTimeout time.Duration
 	// RefreshMinInterval is the least time between JWKS refreshes caused by
 	// unknown kids, so a flood of made-up kids cannot hammer the IdP; it also
 	// caps the retry backoff while the JWKS is unavailable. Default: 1 min.
+	// Must not be negative.
 	RefreshMinInterval time.Duration
 	// RefreshInterval is how often a healthy JWKS is refreshed. Default: 1 h.
+	// Must not be negative.
 	RefreshInterval time.Duration
 	// CacheSize bounds the cache of verified tokens; negative disables it. Default: 1024.
 	CacheSize int
 	// HTTPClient for JWKS and discovery requests. Default: a client with
 	// HTTPTimeout, a 1 MiB body limit and redirects held to the https rule.
+	// A client given here is used through a copy that keeps the same rules:
+	// its Transport (default http.DefaultTransport) under the 1 MiB limit, at
+	// most 3 redirects, each held to the https rule before its own
+	// CheckRedirect runs, and HTTPTimeout when its Timeout is zero.
 	HTTPClient *http.Client
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
@@ -121,19 +128,35 @@ func (c Config) validate() error {
 	if len(c.Issuers) == 0 {
 		errs = append(errs, &ConfigError{Issuer: -1, Field: "Issuers", Detail: " is empty: list at least one trusted issuer"})
 	}
+	// A negative duration would switch a protection off: no timeout, no
+	// limit on unknown-kid refetches, a key set never trusted for long.
+	// (A negative Leeway or CacheSize only means none: stricter, or slower.)
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+		def   string
+	}{
+		{"HTTPTimeout", c.HTTPTimeout, "3s"},
+		{"RefreshMinInterval", c.RefreshMinInterval, "1m"},
+		{"RefreshInterval", c.RefreshInterval, "1h"},
+	} {
+		if d.v < 0 {
+			errs = append(errs, &ConfigError{Issuer: -1, Field: d.field, Detail: fmt.Sprintf("=%s is negative: set a positive duration, or 0 for the default (%s)", d.v, d.def)})
+		}
+	}
 	seen := map[string]bool{}
 	for i, is := range c.Issuers {
 		bad := func(field, detail string) { errs = append(errs, &ConfigError{Issuer: i, Field: field, Detail: detail}) }
 		if is.Issuer == "" {
 			bad("Issuer", " is empty: set it to the issuer's iss value, e.g. https://cognito-idp.<region>.amazonaws.com/<poolId>")
-		} else if d := urlProblem(is.Issuer); d != "" {
+		} else if d := urlProblem(is.Issuer, true); d != "" {
 			bad("Issuer", d)
 		} else if seen[is.Issuer] {
 			bad("Issuer", fmt.Sprintf(" %q is listed twice: list each issuer once", is.Issuer))
 		}
 		seen[is.Issuer] = true
 		if is.JWKSURI != "" {
-			if d := urlProblem(is.JWKSURI); d != "" {
+			if d := urlProblem(is.JWKSURI, true); d != "" {
 				bad("JWKSURI", d)
 			}
 		}
@@ -159,19 +182,23 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// CheckURL enforces the transport rule for issuers, JWKS and discovery
+// CheckURL enforces the transport rule for configured issuer and JWKS
 // URLs: https, or http only on a loopback host (local runs and tests), never
 // plain http elsewhere. name is what the error calls the URL.
 func CheckURL(name, raw string) error {
-	if d := urlProblem(raw); d != "" {
+	if d := urlProblem(raw, true); d != "" {
 		return fmt.Errorf("%w: %s%s", ErrConfig, name, d)
 	}
 	return nil
 }
 
 // urlProblem is what follows a URL setting's name when the URL breaks the
-// transport rule, or "".
-func urlProblem(raw string) string {
+// transport rule, or "". loopbackHTTP allows plain http on a loopback host:
+// true for a configured URL; for a URL the network supplied (a discovered
+// jwks_uri, a redirect) only when the configured URL is itself loopback, so
+// an https issuer's document or redirect cannot move a request to plain
+// http on the machine (another local service, a sidecar).
+func urlProblem(raw string, loopbackHTTP bool) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Sprintf("=%q is not an absolute URL", raw)
@@ -180,11 +207,21 @@ func urlProblem(raw string) string {
 	case "https":
 		return ""
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if !isLoopback(u.Hostname()) {
+			break
+		}
+		if loopbackHTTP {
 			return ""
 		}
+		return fmt.Sprintf("=%q must use https: http on a loopback host is allowed only when the configured issuer or JWKS URI is loopback too", raw)
 	}
 	return fmt.Sprintf("=%q must use https (http is allowed only for 127.0.0.1, ::1 or localhost)", raw)
+}
+
+// urlIsLoopback reports whether a configured URL names a loopback host.
+func urlIsLoopback(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopback(u.Hostname())
 }
 
 func isLoopback(host string) bool {

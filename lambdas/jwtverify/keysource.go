@@ -1,6 +1,7 @@
 package jwtverify
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -49,6 +50,7 @@ type keySource struct {
 
 	issuer      string
 	uri         string // the configured JWKS URI; "" for OIDC discovery
+	loopbackOK  bool   // the configured URI (or the issuer, for discovery) is loopback: plain http may stay on loopback
 	client      *http.Client
 	now         func() time.Time
 	minInterval time.Duration // unknown-kid refetches; also the backoff cap
@@ -93,6 +95,7 @@ func newKeySource(issuer, uri string, cfg Config, gen, fetches *atomic.Uint64) *
 		MemoryJWKSet: jwkset.NewMemoryStorage(),
 		issuer:       issuer,
 		uri:          uri,
+		loopbackOK:   urlIsLoopback(cmp.Or(uri, issuer)),
 		client:       cfg.HTTPClient,
 		now:          cfg.Now,
 		minInterval:  cfg.RefreshMinInterval,
@@ -325,15 +328,16 @@ func (s *keySource) discover() (string, error) {
 	case meta.JWKSURI == nil || *meta.JWKSURI == "":
 		return "", fmt.Errorf("OIDC discovery %s: no jwks_uri", doc)
 	}
-	if err := CheckURL("OIDC discovery jwks_uri", *meta.JWKSURI); err != nil {
-		return "", err
+	if d := urlProblem(*meta.JWKSURI, s.loopbackOK); d != "" {
+		return "", fmt.Errorf("OIDC discovery %s: jwks_uri%s", doc, d)
 	}
 	return *meta.JWKSURI, nil
 }
 
 // get fetches a JSON document: status 200 or an error.
 func (s *keySource) get(uri string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, uri, nil)
+	ctx := context.WithValue(context.Background(), loopbackKey{}, s.loopbackOK)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/MicahParks/jwkset"
@@ -54,18 +55,7 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{
-			Timeout:   cfg.HTTPTimeout,
-			Transport: limitedTransport{rt: &lazyRoots{}},
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) >= 3 {
-					return errors.New("too many redirects")
-				}
-				return CheckURL("redirect", req.URL.String())
-			},
-		}
-	}
+	cfg.HTTPClient = guardClient(cfg.HTTPClient, cfg.HTTPTimeout)
 	v := &Verifier{cfg: cfg, issuers: map[string]*issuer{}, cache: newTokenCache(cfg.CacheSize)}
 	for _, is := range cfg.Issuers {
 		for _, a := range is.Algorithms {
@@ -320,6 +310,51 @@ func (l *lazyRoots) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	return l.rt.RoundTrip(r)
 }
+
+// maxRedirects bounds the redirects of one JWKS or discovery request.
+const maxRedirects = 3
+
+// guardClient returns the client for JWKS and discovery requests: a copy of
+// c (nil: a default one, its CA pool loaded lazily) whose transport caps
+// bodies at 1 MiB and whose redirects keep the transport rule before c's
+// own CheckRedirect runs, so a caller's client cannot drop either. Plain
+// http on loopback is allowed after a redirect only when the request's key
+// source allows it (withLoopback: its configured URL is loopback).
+func guardClient(c *http.Client, timeout time.Duration) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	} else {
+		out.Transport = &lazyRoots{}
+	}
+	if out.Timeout == 0 {
+		out.Timeout = timeout
+	}
+	rt := out.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	out.Transport = limitedTransport{rt: rt}
+	next := out.CheckRedirect
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("more than %d redirects", maxRedirects)
+		}
+		loopbackOK, _ := req.Context().Value(loopbackKey{}).(bool)
+		if d := urlProblem(req.URL.String(), loopbackOK); d != "" {
+			return fmt.Errorf("%w: redirect%s", ErrConfig, d)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &out
+}
+
+// loopbackKey marks, in a request's context, that plain http on a loopback
+// host may be followed (guardClient).
+type loopbackKey struct{}
 
 // limitedTransport caps JWKS response bodies at 1 MiB.
 type limitedTransport struct{ rt http.RoundTripper }
