@@ -6,9 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -60,6 +62,10 @@ func TestAlgorithms(t *testing.T) {
 		return s
 	}
 	all := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+	// pss is m signing with the given salt length.
+	pss := func(m *jwt.SigningMethodRSAPSS, salt int) jwt.SigningMethod {
+		return &jwt.SigningMethodRSAPSS{SigningMethodRSA: m.SigningMethodRSA, Options: &rsa.PSSOptions{SaltLength: salt}}
+	}
 	tests := []struct {
 		name  string
 		token string
@@ -76,6 +82,17 @@ func TestAlgorithms(t *testing.T) {
 		{"PS512", signWith(jwt.SigningMethodPS512, "rsa", rsaPriv), all, nil},
 		{"ES256", signWith(jwt.SigningMethodES256, "p256", p256), all, nil},
 		{"ES384", signWith(jwt.SigningMethodES384, "p384", p384), all, nil},
+		{"PS256, salt = hash length", signWith(pss(jwt.SigningMethodPS256, 32), "rsa", rsaPriv), all, nil},
+		{"PS512, salt = hash length", signWith(pss(jwt.SigningMethodPS512, 64), "rsa", rsaPriv), all, nil},
+		{"PS256, no salt (RFC 7518 3.5: salt = hash length)", signWith(pss(jwt.SigningMethodPS256, 0), "rsa", rsaPriv), all, ErrSignature},
+		{"PS256, 100-byte salt", signWith(pss(jwt.SigningMethodPS256, 100), "rsa", rsaPriv), all, ErrSignature},
+		{"PS256, longest salt (PSSSaltLengthAuto)", signWith(pss(jwt.SigningMethodPS256, rsa.PSSSaltLengthAuto), "rsa", rsaPriv), all, ErrSignature},
+		{"PS384, 32-byte salt", signWith(pss(jwt.SigningMethodPS384, 32), "rsa", rsaPriv), all, ErrSignature},
+		// ECDSA signatures are malleable: (r, n-s) verifies as well as (r, s).
+		// IdPs emit either, so both pass: a second spelling of the same token
+		// (see the package doc: use jti to spot a replay).
+		{"ES256, s flipped to n-s", flipS(t, signWith(jwt.SigningMethodES256, "p256", p256), elliptic.P256()), all, nil},
+		{"ES384, s flipped to n-s", flipS(t, signWith(jwt.SigningMethodES384, "p384", p384), elliptic.P384()), all, nil},
 		{"PS256 only: RS256 refused", signWith(jwt.SigningMethodRS256, "rsa", rsaPriv), []string{"PS256"}, ErrAlgorithm},
 		{"ES256 under the P-384 key", signWith(jwt.SigningMethodES256, "p384", p256), all, ErrUnknownKey},
 		{"ES384 under the P-256 key", signWith(jwt.SigningMethodES384, "p256", p384), all, ErrUnknownKey},
@@ -107,6 +124,26 @@ func TestAlgorithms(t *testing.T) {
 			}
 		})
 	}
+}
+
+// flipS respells an ES256/ES384 token's signature (r, s) as (r, n-s),
+// which needs no key, and checks that the spelling changed.
+func flipS(t *testing.T, tok string, curve elliptic.Curve) string {
+	t.Helper()
+	dot := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[dot+1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(sig) / 2
+	s := new(big.Int).SetBytes(sig[half:])
+	s.Sub(curve.Params().N, s)
+	flipped := append(append([]byte(nil), sig[:half]...), s.FillBytes(make([]byte, half))...)
+	out := tok[:dot+1] + base64.RawURLEncoding.EncodeToString(flipped)
+	if out == tok {
+		t.Fatal("flipS made the same token")
+	}
+	return out
 }
 
 func mustP521(t *testing.T) *ecdsa.PrivateKey {

@@ -263,6 +263,9 @@ func (v *Verifier) keyFor(ctx context.Context, sel **issuer, gen *uint64, stable
 			}
 			*gen = v.gen.Load()
 			*stable = *gen == before || before == 0
+			if m, ok := strictPSS[alg]; ok {
+				t.Method = m // golang-jwt verifies with t.Method after this returns
+			}
 			return key, nil
 		}
 		for _, o := range []error{ErrKeySource, ErrWeakKey, ErrUnknownKey} {
@@ -272,6 +275,23 @@ func (v *Verifier) keyFor(ctx context.Context, sel **issuer, gen *uint64, stable
 		}
 		// keyfunc refused the key: its alg or use does not fit the token.
 		return nil, fmt.Errorf("%w %q: %v", ErrUnknownKey, clip.String(kid), err)
+	}
+}
+
+// strictPSS verify PS256/384/512 with the salt length RFC 7518 section 3.5
+// requires: the hash's length. golang-jwt's own methods accept any salt
+// length (rsa.PSSSaltLengthAuto, kept for old signers): one more way to
+// spell a signature, and looser than the standard.
+var strictPSS = map[string]jwt.SigningMethod{
+	"PS256": exactSalt(jwt.SigningMethodPS256),
+	"PS384": exactSalt(jwt.SigningMethodPS384),
+	"PS512": exactSalt(jwt.SigningMethodPS512),
+}
+
+func exactSalt(m *jwt.SigningMethodRSAPSS) *jwt.SigningMethodRSAPSS {
+	return &jwt.SigningMethodRSAPSS{
+		SigningMethodRSA: m.SigningMethodRSA,
+		Options:          &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash},
 	}
 }
 
