@@ -48,7 +48,8 @@ type ConfigError struct {
 	// Issuer is the index in Config.Issuers, or -1 for a Config-wide setting.
 	Issuer int
 	// Field is the Go name of the field: "Issuer", "JWKSURI", "Audiences",
-	// "TokenUse", "Algorithms", "GroupsClaim", "JWKS" or "Issuers".
+	// "TokenUse", "Algorithms", "GroupsClaim", "JWKS", "Issuers", or (with
+	// Issuer -1) "HTTPTimeout", "RefreshMinInterval", "RefreshInterval".
 	Field string
 	// Detail follows the field's name: `="http://x" must use https (...)`,
 	// ` is empty: set it to ...`.

@@ -18,8 +18,9 @@ var strictB64 = base64.RawURLEncoding.Strict()
 // checkSyntax refuses, before any key is looked up, a token that has more
 // than one spelling or that is not an ID or access token (RFC 8725):
 //   - three base64url segments of the alphabet only (no CR, LF, padding or
-//     other byte Go's decoder would skip), with zero spare bits, so one token
-//     has exactly one spelling and one cache key;
+//     other byte Go's decoder would skip), with zero spare bits, so an RS or
+//     PS token has exactly one spelling and one cache key (an ES signature
+//     has two: ECDSA's (r, s) and (r, n-s));
 //   - header and payload of valid UTF-8 (RFC 8259 section 8.1: invalid bytes
 //     would be replaced by U+FFFD, a second reading of the same bytes), and
 //     no lone UTF-16 surrogate escape (checkEscapes), which Go decodes to

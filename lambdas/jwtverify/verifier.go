@@ -103,7 +103,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.cfg.Now()
 	// The cache key hashes the token in place: no copy of a token per call.
-	// checkSyntax gives every token one spelling, so one token has one key.
+	// checkSyntax gives every RS or PS token one spelling, so one key; an ES
+	// token has two (ECDSA's (r, s) and (r, n-s)), both valid, each cached
+	// on its own, which is harmless.
 	key := sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 	if c, ok := v.cache.get(key, now, v.gen.Load()); ok {
 		v.cacheHits.Add(1)
