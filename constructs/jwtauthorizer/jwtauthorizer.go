@@ -230,8 +230,8 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		switch {
 		case cl == "" || strings.ContainsAny(cl, ", "):
 			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q: want claim names without commas or spaces", id, cl))
-		case slices.Contains(authz.BuiltinContext, cl):
-			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q, which the context always carries (%s): leave it out", id, cl, strings.Join(authz.BuiltinContext, ", ")))
+		case slices.Contains(authz.ReservedContext, cl):
+			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q, which the context always carries or reserves (%s): leave it out", id, cl, strings.Join(authz.ReservedContext, ", ")))
 		case slices.Contains(p.ContextClaims[:i], cl):
 			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q twice: name each claim once", id, cl))
 		}
