@@ -184,6 +184,26 @@ func TestBigClaimNeverPushesAnotherOut(t *testing.T) {
 	}
 }
 
+// TestNoNameSizePushesTheTenantOut: whatever the size of the first claim,
+// the second, small one stays in the context.
+func TestNoNameSizePushesTheTenantOut(t *testing.T) {
+	f := newFixture(t)
+	f.h.ContextClaims = []string{"name", "custom:tenant"}
+	for n := 7000; n < 8400; n += 6 {
+		tok := f.token(t, "regular-client123", func(c jwt.MapClaims) {
+			c["name"] = strings.Repeat("<", n/6)
+			c["custom:tenant"] = "tenant-42"
+		})
+		resp, err := f.h.HandleToken(context.Background(), event("Bearer "+tok, base+"GET/pets"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Context["custom:tenant"] != "tenant-42" {
+			t.Fatalf("name of %d bytes pushed custom:tenant out (omittedClaims %q)", n, resp.Context["omittedClaims"])
+		}
+	}
+}
+
 func nilIfEmpty(s string) any {
 	if s == "" {
 		return nil
