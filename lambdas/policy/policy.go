@@ -14,8 +14,9 @@
 //
 // For each request, Build turns the method ARN API Gateway sends and what
 // the token holds (Token: scopes, groups, accepted audiences) into the
-// response; Allows answers the same question for one request (HTTP API
-// simple responses).
+// response; Allows answers the same question for one request, and
+// AllowsRoute for every request of an HTTP API route key (simple
+// responses, which API Gateway caches per route key and method).
 //
 //	arn, err := policy.ParseMethodARN(event.MethodArn)
 //	resp, granted := policy.Build(claims.Subject, arn, policy.Token{Scopes: ..., Groups: ...}, rules, context)
@@ -28,7 +29,9 @@
 // no pattern covers - is implicitly denied (403). API Gateway caches the
 // policy per token for the authorizer's TTL and applies it to every method of
 // the API, so it covers the whole API and stage, never only the method asked
-// about; and it never allows the stage as a whole.
+// about; and it never allows the stage as a whole. Validate refuses rules
+// whose policy, for a token granted every rule, could exceed the room API
+// Gateway's 8 KB response leaves it (WorstCaseSize, MaxPolicyBytes).
 package policy
 
 import (
