@@ -34,6 +34,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 	"github.com/secure-api-go/apigw-jwt/lambdas/authz"
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // contractIdP is an issuer on 127.0.0.1 with an RSA key (for RS and PS
@@ -498,6 +499,36 @@ func attach(stack awscdk.Stack, auth *jwtauthorizer.Authorizer, rules []jwtautho
 	}
 }
 
+// routeKey is the route key API Gateway sends for verb and path: attach
+// makes one route per rule, and the most specific matching route wins (a
+// literal segment before a {param}); no route: "$default".
+func routeKey(rules []policy.Rule, verb, path string) string {
+	best, score := "$default", -1
+	for _, r := range rules {
+		want, got := strings.Split(strings.Trim(r.Resource, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+		if r.Method != verb || len(want) != len(got) {
+			continue
+		}
+		n := 0
+		for i := range want {
+			switch {
+			case want[i] == got[i]:
+				n++
+			case strings.HasPrefix(want[i], "{") && got[i] != "":
+			default:
+				n = -1
+			}
+			if n < 0 {
+				break
+			}
+		}
+		if n > score {
+			best, score = r.Method+" "+r.Resource, n
+		}
+	}
+	return best
+}
+
 // decide runs the handler on a TOKEN event (REST) or an HTTP API payload
 // 2.0 event (HTTP) for verb and path and says allow, deny or unauthorized,
 // with the context of an allow.
@@ -512,7 +543,7 @@ func decide(t *testing.T, h *authz.Handler, kind jwtauthorizer.Kind, verb, path,
 	} else {
 		arn = api + "$default/" + verb + path
 		event = map[string]any{"version": "2.0", "type": "REQUEST", "routeArn": arn, "identitySource": []string{"Bearer " + token},
-			"rawPath": path, "headers": map[string]string{"authorization": "Bearer " + token}}
+			"routeKey": routeKey(h.Rules, verb, path), "rawPath": path, "headers": map[string]string{"authorization": "Bearer " + token}}
 	}
 	raw, _ := json.Marshal(event)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
