@@ -399,9 +399,12 @@ func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render fu
 	}
 	if len(omitted) > 0 {
 		out["omittedClaims"] = strings.Join(omitted, " ")
+		if len(extra) == 0 && size() > MaxResponseBytes { // the policy alone takes nearly all: name nothing
+			delete(out, "omittedClaims")
+		}
 		h.log(ctx).Warn("context", "reason", "claims_omitted", "omittedClaims", clip.String(strings.Join(omitted, " ")), "limit", MaxResponseBytes)
 	}
-	if n := size(); n > MaxResponseBytes { // the shares add up to the room left: never happens
+	if n := size(); n > MaxResponseBytes { // the shares add up to the room left: not expected
 		h.log(ctx).Error("fault", "reason", "response_too_large", "bytes", n, "limit", MaxResponseBytes)
 		h.decide(Fault, "response_too_large")
 		return nil, false
