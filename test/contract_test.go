@@ -34,6 +34,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/internal/testjwt"
 	"github.com/secure-api-go/apigw-jwt/lambdas/authz"
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // contractIdP is an issuer on 127.0.0.1 with an RSA key (for RS and PS
@@ -498,6 +499,36 @@ func attach(stack awscdk.Stack, auth *jwtauthorizer.Authorizer, rules []jwtautho
 	}
 }
 
+// routeKey is the route key API Gateway sends for verb and path: attach
+// makes one route per rule, and the most specific matching route wins (a
+// literal segment before a {param}); no route: "$default".
+func routeKey(rules []policy.Rule, verb, path string) string {
+	best, score := "$default", -1
+	for _, r := range rules {
+		want, got := strings.Split(strings.Trim(r.Resource, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+		if r.Method != verb || len(want) != len(got) {
+			continue
+		}
+		n := 0
+		for i := range want {
+			switch {
+			case want[i] == got[i]:
+				n++
+			case strings.HasPrefix(want[i], "{") && got[i] != "":
+			default:
+				n = -1
+			}
+			if n < 0 {
+				break
+			}
+		}
+		if n > score {
+			best, score = r.Method+" "+r.Resource, n
+		}
+	}
+	return best
+}
+
 // decide runs the handler on a TOKEN event (REST) or an HTTP API payload
 // 2.0 event (HTTP) for verb and path and says allow, deny or unauthorized,
 // with the context of an allow.
@@ -512,7 +543,7 @@ func decide(t *testing.T, h *authz.Handler, kind jwtauthorizer.Kind, verb, path,
 	} else {
 		arn = api + "$default/" + verb + path
 		event = map[string]any{"version": "2.0", "type": "REQUEST", "routeArn": arn, "identitySource": []string{"Bearer " + token},
-			"rawPath": path, "headers": map[string]string{"authorization": "Bearer " + token}}
+			"routeKey": routeKey(h.Rules, verb, path), "rawPath": path, "headers": map[string]string{"authorization": "Bearer " + token}}
 	}
 	raw, _ := json.Marshal(event)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -571,6 +602,24 @@ func iamMatch(pattern, s string) bool {
 	return regexp.MustCompile(re).MatchString(s)
 }
 
+// manyRules are n rules for n resources, each granted to any token.
+func manyRules(n int) []jwtauthorizer.Rule {
+	var rs []jwtauthorizer.Rule
+	for i := range n {
+		rs = append(rs, jwtauthorizer.Rule{Method: "GET", Resource: fmt.Sprintf("/customers/{customerId}/orders%02d", i), AnyToken: true})
+	}
+	return rs
+}
+
+func rulesJSON(t *testing.T, rs []jwtauthorizer.Rule) string {
+	t.Helper()
+	b, err := json.Marshal(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestConstructRefusesWhatTheBinaryCannotHonour: a prop the authorizer
 // would refuse at cold start (or read otherwise than meant) stops the synth
 // instead of a deploy whose authorizer never starts. Each case shows the
@@ -594,6 +643,10 @@ func TestConstructRefusesWhatTheBinaryCannotHonour(t *testing.T) {
 	}{
 		{"a context claim the context always carries", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"email", "sub"}},
 			map[string]string{"CONTEXT_CLAIMS": "email,sub"}, `ContextClaims holds "sub", which the context always carries`},
+		{"a context claim API Gateway puts beside the context", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"principalId"}},
+			map[string]string{"CONTEXT_CLAIMS": "principalId"}, `ContextClaims holds "principalId", which the context always carries or reserves`},
+		{"rules whose policy could exceed API Gateway's 8 KB response", jwtauthorizer.Props{Issuers: issuer(nil), Rules: manyRules(40)},
+			map[string]string{"SCOPE_RULES": rulesJSON(t, manyRules(40))}, "over the 7168 bytes the authorizer response leaves for it"},
 		{"a context claim twice", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"email", "email"}},
 			map[string]string{"CONTEXT_CLAIMS": "email,email"}, `ContextClaims holds "email" twice`},
 		{"rules whose path parameter reaches a resource granting less", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{

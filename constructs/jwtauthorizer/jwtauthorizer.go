@@ -151,8 +151,11 @@ type Props struct {
 	// ContextClaims are claims passed to the backend in the authorizer
 	// context ($context.authorizer.<claim>, or
 	// requestContext.authorizer.lambda.<claim>), kept under API Gateway's
-	// 8 KB authorizer response limit. Default: none besides what the
-	// authorizer always passes (sub, scope, client and token use).
+	// 8 KB authorizer response limit (a claim over its share is left out and
+	// named in omittedClaims: a backend treats a missing claim as "deny").
+	// authz.ReservedContext names are refused. Default: none besides what
+	// the authorizer always passes (authz.BuiltinContext: iss, sub, scope,
+	// client, audience, token use, username).
 	ContextClaims []string
 	// SimpleResponses (HTTP only) answers {"isAuthorized": ...} instead of an
 	// IAM policy. A simple response is cached for every route of the API, so
@@ -230,8 +233,8 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		switch {
 		case cl == "" || strings.ContainsAny(cl, ", "):
 			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q: want claim names without commas or spaces", id, cl))
-		case slices.Contains(authz.BuiltinContext, cl):
-			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q, which the context always carries (%s): leave it out", id, cl, strings.Join(authz.BuiltinContext, ", ")))
+		case slices.Contains(authz.ReservedContext, cl):
+			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q, which the context always carries or reserves (%s): leave it out", id, cl, strings.Join(authz.ReservedContext, ", ")))
 		case slices.Contains(p.ContextClaims[:i], cl):
 			panic(fmt.Sprintf("jwtauthorizer %s: ContextClaims holds %q twice: name each claim once", id, cl))
 		}

@@ -32,13 +32,29 @@
 // listing every method and resource its rules grant, in the whole API and
 // stage (API Gateway caches the policy per token and reuses it for other
 // methods), or a Deny of the stage when they grant nothing (403). The
-// context carries sub, scope, client_id, aud, token_use, username and the
-// ContextClaims, strings only.
+// context carries iss, sub, scope, client_id, aud (the audiences the
+// token's issuer vouches for), token_use, username and the ContextClaims,
+// strings only. When the ContextClaims do not all fit MaxResponseBytes,
+// each has an equal share and one over its share is left out (named in
+// omittedClaims), never another: a backend must treat a missing claim as
+// "deny".
 //
-// Simple responses answer for the one route asked. API Gateway caches
-// them per identity source for the authorizer's TTL and reuses the answer
-// for every route: use them with caching off, or with $context.routeKey
-// in the identity source, or a token allowed one route is allowed all.
+// Simple responses are cached by API Gateway per identity source for the
+// authorizer's TTL and reused for every route: use them with caching off,
+// or with $context.routeKey and $context.httpMethod in the identity
+// source (an ANY or $default route has one route key for every verb), as
+// the jwtauthorizer construct does. The answer is decided for the route
+// key, not only the path asked: under a greedy route (ANY /{proxy+}) or
+// $default, isAuthorized is true only when a rule grants the token every
+// path of the route (reason route_not_covered otherwise).
+//
+// # Several issuers
+//
+// Rules on groups and scopes match whatever configured issuer signed the
+// token: configure only issuers you trust for every group and scope your
+// rules name (clients count only the audiences the token's own issuer
+// vouches for). sub is unique only within an issuer: a backend keys users
+// by iss and sub together.
 //
 // # Environment of the authorizer binary (FromEnv)
 //
@@ -63,7 +79,8 @@
 // Rules and answers:
 //
 //	SCOPE_RULES       JSON list of {"method", "resource", "scopes"?, "groups"?, "clients"?, "anyToken"?}
-//	                  (package policy); unset: DefaultRules (any valid token may GET); [] allows nothing
+//	                  (package policy); unset: DefaultRules (any valid token may GET, with a
+//	                  warning); [] allows nothing; a set whose policy could exceed 8 KB is refused
 //	CONTEXT_CLAIMS    comma-separated claims passed to the backend in the context
 //	SIMPLE_RESPONSES  true: simple responses to HTTP API 2.0 events (default false)
 //

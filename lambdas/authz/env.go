@@ -59,7 +59,8 @@ func FromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) {
 		return nil, err
 	}
 	if getenv("SCOPE_RULES") == "" {
-		log.Warn("configuration", "scopeRules", "SCOPE_RULES is unset: any valid token may GET, nothing else is allowed")
+		log.Warn("configuration", "reason", "default_rules", "scopeRules",
+			`SCOPE_RULES is unset: any valid token may GET any path, nothing else is allowed; set SCOPE_RULES to your JSON allow-list ([{"method","resource","scopes"?,...}], see package policy), or to [] to allow nothing`)
 	}
 	return h, nil
 }
@@ -207,8 +208,8 @@ func contextClaimsFromEnv(getenv func(string) string) ([]string, error) {
 	names := splitList(getenv("CONTEXT_CLAIMS"))
 	var errs []error
 	for i, n := range names {
-		if slices.Contains(BuiltinContext, n) {
-			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, which the context always carries (%s): leave it out", jwtverify.ErrConfig, n, strings.Join(BuiltinContext, ", ")))
+		if slices.Contains(ReservedContext, n) {
+			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, which the context always carries or reserves (%s): leave it out", jwtverify.ErrConfig, n, strings.Join(ReservedContext, ", ")))
 		} else if slices.Contains(names[:i], n) {
 			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q twice: name each claim once", jwtverify.ErrConfig, n))
 		}

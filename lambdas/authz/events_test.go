@@ -84,6 +84,7 @@ func loadEvent(t *testing.T, file, auth, verb string) json.RawMessage {
 		if ev["version"] == "2.0" {
 			ev["identitySource"] = []string{auth}
 			setVerb("routeArn")
+			ev["routeKey"] = strings.Replace(ev["routeKey"].(string), "GET ", verb+" ", 1)
 		} else {
 			setVerb("methodArn")
 		}

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/secure-api-go/apigw-jwt/internal/scope"
 	"github.com/secure-api-go/apigw-jwt/lambdas/internal/clip"
 	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
 	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
@@ -40,16 +42,26 @@ type Handler struct {
 	Rules []policy.Rule
 	// ContextClaims are claims passed to the backend in the context (under
 	// their own names; strings as they are, other values as their JSON),
-	// besides sub, scope, client_id, aud, token_use and username, as long as
-	// the response stays within MaxResponseBytes. Default: none.
+	// besides the BuiltinContext keys. Each has its own share of the room
+	// MaxResponseBytes leaves: a claim over its share is left out (and named
+	// in omittedClaims) when they do not all fit, and never pushes another
+	// out; so a backend must treat a missing claim as "deny". Names in
+	// ReservedContext are a fault on every request (FromEnv and the
+	// jwtauthorizer construct refuse them up front). Default: none.
 	ContextClaims []string
 	// SimpleResponses makes HTTP API (payload 2.0) answers simple responses,
-	// {"isAuthorized", "context"}, decided for the route asked. API Gateway
-	// caches one per identity source and reuses it for every route of the
-	// authorizer (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html,
-	// "Caching"), so enable it only with caching off or with $context.routeKey
-	// in the identity source. Default: IAM-policy responses, which cover
-	// every route and cache safely.
+	// {"isAuthorized", "context"}. API Gateway caches one per identity source
+	// and reuses it for every route of the authorizer
+	// (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html,
+	// "Caching"), so enable it only with caching off or with both
+	// $context.routeKey and $context.httpMethod in the identity source (an
+	// ANY or $default route has one route key for every verb), as the
+	// jwtauthorizer construct does. The answer is decided for the route key
+	// and verb, not only the path asked (policy.AllowsRoute): under a greedy
+	// route (ANY /{proxy+}) or $default it is true only when a rule grants
+	// the token every path of the route, so a cached answer never lets one
+	// path's grant answer another's. Default: IAM-policy responses, which
+	// cover every route and cache safely.
 	SimpleResponses bool
 	// Log receives one line per decision: reason codes, never the token.
 	// Default: discarded.
@@ -64,8 +76,10 @@ type Decision struct {
 	// Outcome is Allow (a valid token granted something), Deny (a refused
 	// token, or a valid one granted nothing) or Fault.
 	Outcome Outcome
-	// Reason is a stable code for Deny and Fault: no_bearer, no_grant, a
-	// jwtverify.Reason code, bad_method_arn, unknown_event, response_too_large.
+	// Reason is a stable code for Deny and Fault: no_bearer, no_grant,
+	// route_not_covered, bad_audience, a jwtverify.Reason code,
+	// bad_method_arn, unknown_event, response_too_large,
+	// reserved_context_claim.
 	Reason string
 }
 
@@ -82,14 +96,21 @@ const (
 // MaxResponseBytes is the largest authorizer response API Gateway takes
 // ("Lambda authorizer result size", 8 KB:
 // https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
-// A configured claim that would push the response past it is left out and
-// named in the context's omittedClaims.
+// A configured claim over its share of it is left out and named in the
+// context's omittedClaims.
 const MaxResponseBytes = 8 << 10
 
 // BuiltinContext are the context keys every allowed response carries (when
-// the token has them), and omittedClaims; ContextClaims may not name them
-// (the jwtauthorizer construct refuses them at synth too). Do not modify.
-var BuiltinContext = []string{"sub", "scope", "client_id", "aud", "token_use", "username", "omittedClaims"}
+// the token has them), and omittedClaims. Do not modify.
+var BuiltinContext = []string{"iss", "sub", "scope", "client_id", "aud", "token_use", "username", "omittedClaims"}
+
+// ReservedContext are the names ContextClaims may not use: BuiltinContext,
+// and the keys API Gateway itself puts beside the context in
+// requestContext.authorizer (principalId, integrationLatency; claims for
+// its JWT authorizers), which a backend could mistake for them. FromEnv and
+// the jwtauthorizer construct refuse them; a Handler given one faults. Do
+// not modify.
+var ReservedContext = append(slices.Clone(BuiltinContext), "principalId", "integrationLatency", "claims")
 
 // Handle answers any of the three events API Gateway sends a Lambda
 // authorizer, told apart by their type and version: a REST TOKEN event, a
@@ -154,11 +175,18 @@ func (h *Handler) HandleHTTP(ctx context.Context, ev events.APIGatewayV2CustomAu
 		return nil, err
 	}
 	tok := token(claims)
-	resp := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: policy.Allows(arn, tok, h.Rules)}
+	resp := events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: policy.AllowsRoute(ev.RouteKey, arn, tok, h.Rules)}
 	if !resp.IsAuthorized {
 		// A valid token not granted this route: API Gateway answers 403.
-		h.log(ctx).Info("denied", "reason", "no_grant", "sub", clip.String(claims.Subject), "method", clip.String(arn.Verb+" /"+arn.Path))
-		h.decide(Deny, "no_grant")
+		// route_not_covered: the path asked is granted, but not every path
+		// (or verb) the cached answer would also serve.
+		reason := "no_grant"
+		if policy.Allows(arn, tok, h.Rules) {
+			reason = "route_not_covered"
+		}
+		h.log(ctx).Info("denied", "reason", reason, "iss", clip.String(claims.Issuer), "sub", clip.String(claims.Subject),
+			"method", clip.String(arn.Verb+" /"+arn.Path), "routeKey", clip.String(ev.RouteKey))
+		h.decide(Deny, reason)
 		return resp, nil
 	}
 	var fits bool
@@ -166,7 +194,7 @@ func (h *Handler) HandleHTTP(ctx context.Context, ev events.APIGatewayV2CustomAu
 	if !fits {
 		return nil, ErrFault
 	}
-	h.log(ctx).Info("allowed", "sub", clip.String(claims.Subject), "jti", clip.String(claims.ID), "method", clip.String(arn.Verb+" /"+arn.Path))
+	h.log(ctx).Info("allowed", "iss", clip.String(claims.Issuer), "sub", clip.String(claims.Subject), "jti", clip.String(claims.ID), "method", clip.String(arn.Verb+" /"+arn.Path))
 	h.decide(Allow, "")
 	return resp, nil
 }
@@ -186,12 +214,13 @@ func (h *Handler) policyResponse(ctx context.Context, auth string, present bool,
 		return none, ErrFault
 	}
 	if granted == 0 {
-		// A valid token the rules grant nothing: API Gateway answers 403.
+		// A valid token the rules grant nothing: a Deny policy, API Gateway answers 403.
+		h.log(ctx).Info("denied", "reason", "no_grant", "iss", clip.String(claims.Issuer), "sub", clip.String(claims.Subject), "jti", clip.String(claims.ID), "method", clip.String(arn.Verb+" /"+arn.Path))
 		h.decide(Deny, "no_grant")
-	} else {
-		h.decide(Allow, "")
+		return resp, nil
 	}
-	h.log(ctx).Info("allowed", "sub", clip.String(claims.Subject), "jti", clip.String(claims.ID), "method", clip.String(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
+	h.log(ctx).Info("allowed", "iss", clip.String(claims.Issuer), "sub", clip.String(claims.Subject), "jti", clip.String(claims.ID), "method", clip.String(arn.Verb+" /"+arn.Path), "grantedMethods", granted)
+	h.decide(Allow, "")
 	return resp, nil
 }
 
@@ -225,6 +254,15 @@ func (h *Handler) verify(ctx context.Context, auth string, present bool, methodA
 		log.Info("denied", "reason", reason, "error", clip.String(err.Error()))
 		h.decide(Deny, reason)
 		return arn, nil, ErrUnauthorized
+	}
+	// The context's aud joins the accepted audiences with spaces, as scope
+	// joins scopes: an entry holding a space would read as two audiences.
+	for _, a := range claims.Accepted {
+		if !scope.ValidToken(a) {
+			log.Info("denied", "reason", "bad_audience", "iss", clip.String(claims.Issuer), "aud", clip.String(a))
+			h.decide(Deny, "bad_audience")
+			return arn, nil, ErrUnauthorized
+		}
 	}
 	return arn, claims, nil
 }
@@ -271,14 +309,17 @@ func authorizationHeader(headers map[string]string, multi map[string][]string) (
 	return value, true
 }
 
-// Context is what the backend sees in requestContext.authorizer: strings only.
+// Context is what the backend sees in requestContext.authorizer: strings
+// only. sub is unique only within its issuer: with several issuers, a
+// backend keys users by iss and sub together. aud lists only the audiences
+// the token's issuer vouches for (jwtverify.Claims.Accepted), space-separated.
 func Context(c *jwtverify.Claims) map[string]any {
-	ctx := map[string]any{"sub": c.Subject, "scope": strings.Join(c.Scopes, " ")}
+	ctx := map[string]any{"iss": c.Issuer, "sub": c.Subject, "scope": strings.Join(c.Scopes, " ")}
 	if c.ClientID != "" {
 		ctx["client_id"] = c.ClientID
 	}
-	if len(c.Audience) > 0 {
-		ctx["aud"] = strings.Join(c.Audience, " ")
+	if len(c.Audience) > 0 && len(c.Accepted) > 0 {
+		ctx["aud"] = strings.Join(c.Accepted, " ")
 	}
 	if c.TokenUse != "" {
 		ctx["token_use"] = c.TokenUse
@@ -290,28 +331,40 @@ func Context(c *jwtverify.Claims) map[string]any {
 }
 
 // fitContext builds the context: Context's keys, then each ContextClaims
-// claim the token has, while the response (render gives it for a context)
-// stays within MaxResponseBytes. Room for omittedClaims (naming every
-// configured claim, at worst) is kept, so a claim that does not fit can be
-// named there. fits is false (a fault, logged and counted) when even the
-// response without the extra claims is too large.
+// claim the token has, within MaxResponseBytes (render gives the response
+// for a context). When they do not all fit, each configured claim gets an
+// equal share of the room the response without them leaves (less room for
+// omittedClaims naming every one of them), and a claim over its share is
+// left out: a big claim, perhaps one the user chose, never pushes another
+// out. fits is false (a fault, logged and counted) when even the response
+// without the extra claims is too large, or ContextClaims names a
+// ReservedContext key.
 func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render func(map[string]any) any) (map[string]any, bool) {
+	for _, name := range h.ContextClaims {
+		if slices.Contains(ReservedContext, name) {
+			h.log(ctx).Error("fault", "reason", "reserved_context_claim", "claim", clip.String(name),
+				"error", "ContextClaims names a key the context reserves ("+strings.Join(ReservedContext, ", ")+"): leave it out")
+			h.decide(Fault, "reserved_context_claim")
+			return nil, false
+		}
+	}
 	out := Context(c)
 	size := func() int {
 		b, _ := json.Marshal(render(out))
 		return len(b)
 	}
-	if n := size(); n > MaxResponseBytes {
-		h.log(ctx).Error("fault", "reason", "response_too_large", "bytes", n, "limit", MaxResponseBytes)
+	base := size()
+	if base > MaxResponseBytes {
+		h.log(ctx).Error("fault", "reason", "response_too_large", "bytes", base, "limit", MaxResponseBytes)
 		h.decide(Fault, "response_too_large")
 		return nil, false
 	}
-	if len(h.ContextClaims) == 0 {
-		return out, true
+	type entry struct {
+		name, value string
+		bytes       int // what the entry adds to the response: "name":"value",
 	}
-	reserve, _ := json.Marshal(map[string]string{"omittedClaims": strings.Join(h.ContextClaims, " ")})
-	budget := MaxResponseBytes - len(reserve)
-	var omitted []string
+	var extra []entry
+	total := 0
 	for _, name := range h.ContextClaims {
 		raw, ok := c.Claim(name)
 		if !ok {
@@ -321,17 +374,40 @@ func (h *Handler) fitContext(ctx context.Context, c *jwtverify.Claims, render fu
 		if json.Unmarshal(raw, &s) != nil {
 			s = string(raw)
 		}
-		if out[name] = s; size() > budget {
-			delete(out, name)
-			omitted = append(omitted, name)
+		k, _ := json.Marshal(name)
+		v, _ := json.Marshal(s)
+		e := entry{name, s, len(k) + len(v) + 2}
+		extra = append(extra, e)
+		total += e.bytes
+	}
+	var omitted []string
+	if base+total > MaxResponseBytes {
+		reserve, _ := json.Marshal(map[string]string{"omittedClaims": strings.Join(h.ContextClaims, " ")})
+		share := (MaxResponseBytes - base - len(reserve)) / len(h.ContextClaims)
+		kept := extra[:0]
+		for _, e := range extra {
+			if e.bytes > share {
+				omitted = append(omitted, e.name)
+			} else {
+				kept = append(kept, e)
+			}
 		}
+		extra = kept
+	}
+	for _, e := range extra {
+		out[e.name] = e.value
 	}
 	if len(omitted) > 0 {
 		out["omittedClaims"] = strings.Join(omitted, " ")
-		if size() > MaxResponseBytes { // the policy alone takes nearly all: name nothing
+		if len(extra) == 0 && size() > MaxResponseBytes { // the policy alone takes nearly all: name nothing
 			delete(out, "omittedClaims")
 		}
 		h.log(ctx).Warn("context", "reason", "claims_omitted", "omittedClaims", clip.String(strings.Join(omitted, " ")), "limit", MaxResponseBytes)
+	}
+	if n := size(); n > MaxResponseBytes { // the shares add up to the room left: not expected
+		h.log(ctx).Error("fault", "reason", "response_too_large", "bytes", n, "limit", MaxResponseBytes)
+		h.decide(Fault, "response_too_large")
+		return nil, false
 	}
 	return out, true
 }

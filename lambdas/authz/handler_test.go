@@ -224,7 +224,7 @@ func TestDefaultRulesWithoutScopeRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logs.String(), "SCOPE_RULES is unset") {
+	if !strings.Contains(logs.String(), "SCOPE_RULES is unset") || !strings.Contains(logs.String(), "set SCOPE_RULES to your JSON allow-list") {
 		t.Errorf("no cold-start warning: %s", logs.String())
 	}
 	resp, err := h.HandleToken(context.Background(), event("Bearer "+f.token(t, "", nil), base+"GET/pets"))

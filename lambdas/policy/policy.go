@@ -14,8 +14,9 @@
 //
 // For each request, Build turns the method ARN API Gateway sends and what
 // the token holds (Token: scopes, groups, accepted audiences) into the
-// response; Allows answers the same question for one request (HTTP API
-// simple responses).
+// response; Allows answers the same question for one request, and
+// AllowsRoute for every request of an HTTP API route key (simple
+// responses, which API Gateway caches per route key and method).
 //
 //	arn, err := policy.ParseMethodARN(event.MethodArn)
 //	resp, granted := policy.Build(claims.Subject, arn, policy.Token{Scopes: ..., Groups: ...}, rules, context)
@@ -28,7 +29,9 @@
 // no pattern covers - is implicitly denied (403). API Gateway caches the
 // policy per token for the authorizer's TTL and applies it to every method of
 // the API, so it covers the whole API and stage, never only the method asked
-// about; and it never allows the stage as a whole.
+// about; and it never allows the stage as a whole. Validate refuses rules
+// whose policy, for a token granted every rule, could exceed the room API
+// Gateway's 8 KB response leaves it (WorstCaseSize, MaxPolicyBytes).
 package policy
 
 import (
@@ -174,7 +177,51 @@ func Validate(rules []Rule) error {
 			}
 		}
 	}
-	return checkOverlaps(rules)
+	if err := checkOverlaps(rules); err != nil {
+		return err
+	}
+	if n := WorstCaseSize(rules); n > MaxPolicyBytes {
+		return fmt.Errorf("%w: a token granted every rule gets a policy of up to %d bytes (with the longest region, account, API id and stage names API Gateway allows), over the %d bytes the authorizer response leaves for it (API Gateway's limit is 8 KB, context included): every such request would fail with 500; use fewer rules (one greedy /{proxy+} rule covers a subtree) or split the API between authorizers",
+			ErrRules, n, MaxPolicyBytes)
+	}
+	return nil
+}
+
+// MaxPolicyBytes is the most the policy of a response may take: API Gateway
+// refuses an authorizer response over 8 KB ("Lambda authorizer result
+// size": https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html),
+// and 1 KB of it is left for the principalId and the context.
+const MaxPolicyBytes = 7 << 10
+
+// worstCaseARN is the longest method ARN base and stage API Gateway can
+// send: partition aws-us-gov, a region name of 16 characters (the longest
+// today have 14), a 12-digit account, a 10-character API id, and a stage
+// name of 128 characters, the maximum
+// (Stage.stageName in the API Gateway API reference, e.g.
+// https://docs.aws.amazon.com/sdk-for-kotlin/api/latest/apigateway/aws.sdk.kotlin.services.apigateway.model/-stage/stage-name.html).
+var worstCaseARN = MethodARN{
+	Base:  "arn:aws-us-gov:execute-api:" + strings.Repeat("r", 16) + ":" + strings.Repeat("1", 12) + ":" + strings.Repeat("a", 10),
+	Stage: strings.Repeat("s", 128),
+}
+
+// WorstCaseSize is the size in bytes of the JSON response Build returns for
+// a token every rule grants, in the longest ARN API Gateway can send,
+// without principalId and context. Validate refuses rules for which it is
+// over MaxPolicyBytes: such a token would get a response API Gateway
+// rejects, on every request.
+func WorstCaseSize(rules []Rule) int {
+	resp, _ := Build("", worstCaseARN, Token{}, anyTokenRules(rules), nil)
+	b, _ := json.Marshal(resp)
+	return len(b)
+}
+
+// anyTokenRules are rules granting their methods and resources to every token.
+func anyTokenRules(rules []Rule) []Rule {
+	out := make([]Rule, len(rules))
+	for i, r := range rules {
+		out[i] = Rule{Method: r.Method, Resource: r.Resource, AnyToken: true}
+	}
+	return out
 }
 
 // checkOverlaps enforces what makes '*' for a path parameter safe. IAM's '*'
@@ -404,6 +451,48 @@ func Allows(arn MethodARN, tok Token, rules []Rule) bool {
 		}
 		for _, p := range patterns(r.Method, r.Resource) {
 			if wildcardMatch(p, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// AllowsRoute is Allows for an answer API Gateway caches per route key
+// and method (an HTTP API simple response with $context.routeKey and
+// $context.httpMethod in the identity source): it is true only when the
+// rules grant tok the request arn names and every path the route key
+// routeKey ("GET /pets/{petId}", "ANY /{proxy+}", "$default") can match
+// with that verb, so the cached answer holds for every request sharing the
+// key. Under a greedy route or $default, that takes a rule whose pattern
+// covers the whole route (such as GET /{proxy+} under $default): rules
+// for single paths below it, however generous, do not make the route
+// allowed. A route key that cannot be read, or whose method is neither
+// ANY nor the verb of arn, allows nothing.
+func AllowsRoute(routeKey string, arn MethodARN, tok Token, rules []Rule) bool {
+	if !Allows(arn, tok, rules) {
+		return false
+	}
+	// The route's paths as an ARN pattern: a parameter, greedy or not,
+	// stands for anything ('*'); $default for every path.
+	route := "*"
+	if routeKey != "$default" {
+		method, path, ok := strings.Cut(routeKey, " ")
+		if !ok || (method != "ANY" && method != arn.Verb) || !strings.HasPrefix(path, "/") {
+			return false
+		}
+		route = paramRE.ReplaceAllString(strings.TrimPrefix(path, "/"), "*")
+	}
+	route = arn.Verb + "/" + route
+	for _, r := range rules {
+		if r.Method != arn.Verb || !r.Grants(tok) {
+			continue
+		}
+		for _, p := range patterns(r.Method, r.Resource) {
+			// The route's '*' are matched as characters, which only a '*' of
+			// p can match (rule patterns hold no literal '*'): p matches every
+			// path that route does.
+			if wildcardMatch(p, route) {
 				return true
 			}
 		}

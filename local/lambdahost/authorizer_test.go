@@ -118,7 +118,7 @@ func TestAuthorizerBinaryAnswersRequestAndHTTPEvents(t *testing.T) {
 	}
 	valid := sign(idp, time.Now().Add(time.Hour))
 	ctxWant := map[string]any{
-		"sub": "user-1", "scope": "pets.read", "aud": authClientID, "token_use": "id", "username": "alice", "email": "alice@example.com",
+		"iss": authIssuer, "sub": "user-1", "scope": "pets.read", "aud": authClientID, "token_use": "id", "username": "alice", "email": "alice@example.com",
 	}
 	allow := func(stage string) map[string]any {
 		return map[string]any{
