@@ -126,9 +126,9 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 		properties[seedspec.PropAlgorithms] = slices.Clone(props.Algorithms)
 	}
 	res := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
-		ServiceToken: fn.Function.FunctionArn(),
-		ResourceType: jsii.String(seedspec.ResourceType),
-		Properties:   &properties,
+		ServiceToken:   fn.Function.FunctionArn(),
+		ResourceType:   jsii.String(seedspec.ResourceType),
+		Properties:     &properties,
 		RemovalPolicy:  awscdk.RemovalPolicy_DESTROY,
 		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
 	})
