@@ -348,7 +348,7 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 		noSeed      bool   // DisableKeysAtDeploy
 		wantEnv     string // ALGORITHMS ("" unset)
 		wantSeed    any    // the seed's Algorithms property (nil: absent)
-		wantRefused bool
+		wantRefused string // in the synth error ("": accepted)
 	}{
 		{name: "pool default next to RS256", url: []string{"RS256"}},
 		{name: "RS256 first, pool default", url: []string{"RS256"}, urlFirst: true, wantEnv: "RS256", wantSeed: []any{"RS256"}},
@@ -356,8 +356,8 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 			wantEnv: "ES256,RS256", wantSeed: []any{"ES256", "RS256"}},
 		{name: "same ES256 for both", pool: []string{"ES256"}, url: []string{"ES256"}, wantEnv: "ES256", wantSeed: []any{"ES256"}},
 		{name: "pool default next to RS256, keys not at deploy: one list, none in ISSUERS", url: []string{"RS256"}, noSeed: true},
-		{name: "pool default next to ES256", url: []string{"ES256"}, wantRefused: true},
-		{name: "RS256 next to RS256 and PS256", pool: []string{"RS256"}, url: []string{"PS256", "RS256"}, wantRefused: true},
+		{name: "pool default next to ES256", url: []string{"ES256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows ES256 (no list means RS256)"},
+		{name: "RS256 next to RS256 and PS256", pool: []string{"RS256"}, url: []string{"PS256", "RS256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows PS256,RS256"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := constructStack()
@@ -374,13 +374,14 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 			func() {
 				defer func() {
 					r := recover()
-					if refused := r != nil; refused != tc.wantRefused || refused && !strings.Contains(fmt.Sprint(r), "the issuers list different Algorithms") {
-						t.Fatalf("panic %v, want refused %v", r, tc.wantRefused)
+					if (r != nil) != (tc.wantRefused != "") || r != nil && !strings.Contains(fmt.Sprint(r), "the issuers list different Algorithms: Issuers[0] (") ||
+						!strings.Contains(fmt.Sprint(r), tc.wantRefused) {
+						t.Fatalf("panic %v, want %q", r, tc.wantRefused)
 					}
 				}()
 				auth = jwtauthorizer.New(stack, "Auth", &jwtauthorizer.Props{Issuers: issuers, Rules: rules, DisableKeysAtDeploy: tc.noSeed})
 			}()
-			if tc.wantRefused {
+			if tc.wantRefused != "" {
 				return
 			}
 			if got := auth.Env["ALGORITHMS"]; (got == nil) != (tc.wantEnv == "") || got != nil && *got != tc.wantEnv {

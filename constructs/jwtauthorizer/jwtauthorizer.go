@@ -429,9 +429,11 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 	// One ALGORITHMS list for all issuers when they mean the same (no list
 	// is RS256, order does not matter); per-issuer lists only in an ISSUERS
 	// value this construct writes (the seed's does not carry them).
-	same := true
-	for _, is := range issuers[1:] {
-		same = same && slices.Equal(seedspec.Algorithms(is.Algorithms), seedspec.Algorithms(issuers[0].Algorithms))
+	same, differs := true, 0
+	for i, is := range issuers[1:] {
+		if !slices.Equal(seedspec.Algorithms(is.Algorithms), seedspec.Algorithms(issuers[0].Algorithms)) && same {
+			same, differs = false, i+1
+		}
 	}
 	if same {
 		if len(issuers[0].Algorithms) > 0 {
@@ -441,7 +443,9 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 			issuers[i].Algorithms = nil
 		}
 	} else if !p.DisableKeysAtDeploy {
-		return nil, fmt.Errorf("the issuers list different Algorithms: give them all the same list, or set DisableKeysAtDeploy so each issuer's list goes into ISSUERS")
+		return nil, fmt.Errorf("the issuers list different Algorithms: Issuers[0] (%s) allows %s, Issuers[%d] (%s) allows %s (no list means %s): give them all the same ones, or set DisableKeysAtDeploy so each issuer's list goes into ISSUERS",
+			issuers[0].Issuer, strings.Join(seedspec.Algorithms(issuers[0].Algorithms), ","), differs, issuers[differs].Issuer,
+			strings.Join(seedspec.Algorithms(issuers[differs].Algorithms), ","), strings.Join(seedspec.DefaultAlgorithms, ","))
 	}
 	switch {
 	case len(issuers) == 1:
