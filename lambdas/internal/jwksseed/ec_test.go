@@ -85,6 +85,10 @@ func TestReduceKeepsTheKeysTheIssuerCanUse(t *testing.T) {
 		rsaKey[k] = v
 	}
 	ec256, ec384 := ecJWK(t, "ec256", "ES256", p256), ecJWK(t, "ec384", "ES384", p384)
+	d256, err := p256.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Off the curve: y of another point.
 	offCurve := with(ec256, "kid", "off", "y", ecJWK(t, "", "", newEC(t, elliptic.P256()))["y"])
 	b64 := base64.RawURLEncoding.EncodeToString
@@ -110,7 +114,7 @@ func TestReduceKeepsTheKeysTheIssuerCanUse(t *testing.T) {
 		{name: "EC coordinate of the wrong length", keys: []map[string]any{with(ec256, "x", b64(make([]byte, 31)))}, algs: []string{"ES256"}, want: []string{}},
 		{name: "EC coordinate not base64url", keys: []map[string]any{with(ec256, "x", "not base64!")}, algs: []string{"ES256"}, want: []string{}},
 		{name: "unknown curve", keys: []map[string]any{with(ec256, "crv", "secp256k1")}, algs: []string{"ES256"}, want: []string{}},
-		{name: "EC private key: refused and reported", keys: []map[string]any{with(ec256, "d", b64(p256.D.Bytes())), ec384}, algs: []string{"ES256", "ES384"},
+		{name: "EC private key: refused and reported", keys: []map[string]any{with(ec256, "d", b64(d256)), ec384}, algs: []string{"ES256", "ES384"},
 			want: []string{"ec384"}, wantPrivate: []string{"ec256"}},
 		{name: "RSA private key: refused and reported", keys: []map[string]any{with(rsaKey, "d", "AQAB"), ec256}, algs: []string{"ES256", "RS256"},
 			want: []string{"ec256"}, wantPrivate: []string{"rsa"}},
