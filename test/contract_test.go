@@ -103,10 +103,11 @@ func (p *contractIdP) sign(t *testing.T, alg string, claims jwt.MapClaims) strin
 	return s
 }
 
-// seedKeys is what the JWKS seed Lambda returns for one issuer: its JWKS
-// fetched and reduced as lambdas/internal/jwksseed.Reduce does (RSA signing
-// keys with a kid; kty, kid, use, alg, n, e), or nil when none is left.
-func seedKeys(t *testing.T, uri string) json.RawMessage {
+// seedKeys is what the JWKS seed Lambda returns for one issuer allowing
+// algs: its JWKS fetched and reduced as lambdas/internal/jwksseed.Reduce
+// does (RSA and EC P-256/P-384 signing keys with a kid, whose type and alg
+// fit algs; kty, kid, use, alg, n, e or crv, x, y), or nil when none is left.
+func seedKeys(t *testing.T, uri string, algs []string) json.RawMessage {
 	t.Helper()
 	resp, err := http.Get(uri)
 	if err != nil {
@@ -119,12 +120,21 @@ func seedKeys(t *testing.T, uri string) json.RawMessage {
 		t.Fatalf("JWKS at %s: %v", uri, err)
 	}
 	var keep []map[string]any
+	algs = seedspec.Algorithms(algs)
 	for _, k := range doc.Keys {
-		if k["kty"] != "RSA" || k["kid"] == nil || k["use"] != nil && k["use"] != "sig" {
+		verifies := map[any][]string{"RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}}[k["kty"]]
+		if k["kty"] == "EC" {
+			verifies = map[any][]string{"P-256": {"ES256"}, "P-384": {"ES384"}}[k["crv"]]
+		}
+		if alg, ok := k["alg"].(string); ok {
+			verifies = slices.DeleteFunc(verifies, func(a string) bool { return a != alg })
+		}
+		if k["kid"] == nil || k["use"] != nil && k["use"] != "sig" || k["d"] != nil ||
+			!slices.ContainsFunc(verifies, func(a string) bool { return slices.Contains(algs, a) }) {
 			continue
 		}
 		r := map[string]any{}
-		for _, f := range []string{"kty", "kid", "use", "alg", "n", "e"} {
+		for _, f := range []string{"kty", "kid", "use", "alg", "n", "e", "crv", "x", "y"} {
 			if v, ok := k[f]; ok {
 				r[f] = v
 			}
@@ -306,6 +316,7 @@ var contractCases = []contractCase{
 			}
 		},
 		wantVars: []string{"ISSUERS", "ALGORITHMS", "SIMPLE_RESPONSES", "SCOPE_RULES", "CONTEXT_CLAIMS"},
+		noFetch:  true, // the EC keys are seeded too
 		tokens: func(t *testing.T, _ string, a, b *contractIdP) []contractToken {
 			ta := func(alg, aud string) string {
 				return a.sign(t, alg, jwt.MapClaims{"iss": a.srv.URL + "/a", "aud": aud, "tenant": "t1"})
@@ -315,7 +326,7 @@ var contractCases = []contractCase{
 			}
 			return []contractToken{
 				{"PS256 lists orders", ta("PS256", "orders-api"), "GET", "/orders", "allow"},
-				{"ES256 (not seeded: fetched) lists orders", ta("ES256", "orders-api"), "GET", "/orders", "allow"},
+				{"ES256 (seeded) lists orders", ta("ES256", "orders-api"), "GET", "/orders", "allow"},
 				{"RS256 not allowed", ta("RS256", "orders-api"), "GET", "/orders", "unauthorized"},
 				{"not the reporting client", ta("PS256", "orders-api"), "GET", "/orders/7", "deny"},
 				{"the reporting client of issuer b", tb("ES256", "reporting"), "GET", "/orders/7", "allow"},
@@ -413,13 +424,24 @@ func TestConstructEnvironmentRunsTheBinary(t *testing.T) {
 				if err := json.Unmarshal(raw, &issuers); err != nil {
 					t.Fatalf("seed issuers %s: %v", raw, err)
 				}
+				var shared []string
+				if v, ok := res[seedspec.PropAlgorithms]; ok {
+					b, _ := json.Marshal(v)
+					json.Unmarshal(b, &shared)
+				}
+				algs := func(is seedspec.Issuer) []string {
+					if len(is.Algorithms) > 0 {
+						return is.Algorithms
+					}
+					return shared
+				}
 				seedID := id(auth.Seed.Resource)
 				switch res[seedspec.PropEnv] {
 				case seedspec.EnvJWKS:
-					values[seedID+"."+seedspec.AttrJWKS] = string(seedKeys(t, issuers[0].JWKSURI))
+					values[seedID+"."+seedspec.AttrJWKS] = string(seedKeys(t, issuers[0].JWKSURI, algs(issuers[0])))
 				case seedspec.EnvIssuers:
 					for i := range issuers {
-						issuers[i].JWKS = seedKeys(t, issuers[i].JWKSURI)
+						issuers[i].JWKS = seedKeys(t, issuers[i].JWKSURI, algs(issuers[i]))
 					}
 					b, _ := json.Marshal(issuers)
 					values[seedID+"."+seedspec.AttrIssuers] = string(b)

@@ -334,3 +334,76 @@ func TestConstructPropsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConstructAlgorithmsByMeaning: issuers' Algorithms are compared by
+// what they allow (no list is RS256, order and repeats do not matter), so
+// lists that mean the same share one ALGORITHMS and keep the keys at
+// deploy, whose seed is told the list; lists that differ are refused with
+// keys at deploy.
+func TestConstructAlgorithmsByMeaning(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		pool, url   []string // Algorithms of the pool issuer and of the URL issuer
+		urlFirst    bool
+		noSeed      bool   // DisableKeysAtDeploy
+		wantEnv     string // ALGORITHMS ("" unset)
+		wantSeed    any    // the seed's Algorithms property (nil: absent)
+		wantRefused string // in the synth error ("": accepted)
+	}{
+		{name: "pool default next to RS256", url: []string{"RS256"}},
+		{name: "RS256 first, pool default", url: []string{"RS256"}, urlFirst: true, wantEnv: "RS256", wantSeed: []any{"RS256"}},
+		{name: "same algorithms in another order, one repeated", pool: []string{"ES256", "RS256"}, url: []string{"RS256", "ES256", "ES256"},
+			wantEnv: "ES256,RS256", wantSeed: []any{"ES256", "RS256"}},
+		{name: "same ES256 for both", pool: []string{"ES256"}, url: []string{"ES256"}, wantEnv: "ES256", wantSeed: []any{"ES256"}},
+		{name: "pool default next to RS256, keys not at deploy: one list, none in ISSUERS", url: []string{"RS256"}, noSeed: true},
+		{name: "pool default next to ES256", url: []string{"ES256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows ES256 (no list means RS256)"},
+		{name: "RS256 next to RS256 and PS256", pool: []string{"RS256"}, url: []string{"PS256", "RS256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows PS256,RS256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := constructStack()
+			pool := awscognito.NewUserPool(stack, jsii.String("Pool"), nil)
+			client := pool.AddClient(jsii.String("Web"), nil)
+			ext := externalIssuer()
+			ext.Algorithms = tc.url
+			issuers := []jwtauthorizer.Issuer{{UserPool: pool, Clients: []awscognito.IUserPoolClient{client}, Algorithms: tc.pool}, ext}
+			if tc.urlFirst {
+				issuers[0], issuers[1] = issuers[1], issuers[0]
+			}
+			rules := []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", AnyToken: true}}
+			var auth *jwtauthorizer.Authorizer
+			func() {
+				defer func() {
+					r := recover()
+					if (r != nil) != (tc.wantRefused != "") || r != nil && !strings.Contains(fmt.Sprint(r), "the issuers list different Algorithms: Issuers[0] (") ||
+						!strings.Contains(fmt.Sprint(r), tc.wantRefused) {
+						t.Fatalf("panic %v, want %q", r, tc.wantRefused)
+					}
+				}()
+				auth = jwtauthorizer.New(stack, "Auth", &jwtauthorizer.Props{Issuers: issuers, Rules: rules, DisableKeysAtDeploy: tc.noSeed})
+			}()
+			if tc.wantRefused != "" {
+				return
+			}
+			if got := auth.Env["ALGORITHMS"]; (got == nil) != (tc.wantEnv == "") || got != nil && *got != tc.wantEnv {
+				t.Errorf("ALGORITHMS %v, want %q", asJSON(got), tc.wantEnv)
+			}
+			restAPI(stack, auth.REST, "GET /items")
+			tpl := assertions.Template_FromStack(stack, nil)
+			if tc.noSeed {
+				tpl.ResourceCountIs(jsii.String("Custom::JwksSeed"), jsii.Number(0))
+				env := templateEnv(t, tpl, *stack.GetLogicalId(auth.Lambda.Function.Node().DefaultChild().(awscdk.CfnElement)))
+				if s := asJSON(env["ISSUERS"]); s == "null" || strings.Contains(s, "algorithms") {
+					t.Errorf("ISSUERS %s, want one without per-issuer algorithms", s)
+				}
+				return
+			}
+			tpl.ResourceCountIs(jsii.String("Custom::JwksSeed"), jsii.Number(1))
+			for _, r := range *tpl.FindResources(jsii.String("Custom::JwksSeed"), nil) {
+				got := (*r)["Properties"].(map[string]any)["Algorithms"]
+				if asJSON(got) != asJSON(tc.wantSeed) {
+					t.Errorf("seed Algorithms %s, want %s", asJSON(got), asJSON(tc.wantSeed))
+				}
+			}
+		})
+	}
+}

@@ -39,6 +39,10 @@ const ServiceTimeoutSeconds = 120
 type Props struct {
 	// Issuers to seed, in the authorizer's order (the stack's own first). Required.
 	Issuers []seedspec.Issuer
+	// Algorithms every issuer allows unless its own list says otherwise (the
+	// authorizer's ALGORITHMS): only keys that can verify one of them are
+	// seeded. Default: seedspec.DefaultAlgorithms (RS256).
+	Algorithms []string
 	// OtherEnv is the authorizer's environment without the seeded variable;
 	// the budget is what Lambda's 4 KB limit leaves after it. Required.
 	OtherEnv map[string]*string
@@ -113,14 +117,18 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 		}
 		issuers[i] = m
 	}
+	properties := map[string]any{
+		seedspec.PropIssuers:  issuers,
+		seedspec.PropEnv:      env,
+		seedspec.PropMaxBytes: strconv.Itoa(budget),
+	}
+	if len(props.Algorithms) > 0 {
+		properties[seedspec.PropAlgorithms] = slices.Clone(props.Algorithms)
+	}
 	res := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
-		ServiceToken: fn.Function.FunctionArn(),
-		ResourceType: jsii.String(seedspec.ResourceType),
-		Properties: &map[string]any{
-			seedspec.PropIssuers:  issuers,
-			seedspec.PropEnv:      env,
-			seedspec.PropMaxBytes: strconv.Itoa(budget),
-		},
+		ServiceToken:   fn.Function.FunctionArn(),
+		ResourceType:   jsii.String(seedspec.ResourceType),
+		Properties:     &properties,
 		RemovalPolicy:  awscdk.RemovalPolicy_DESTROY,
 		ServiceTimeout: awscdk.Duration_Seconds(jsii.Number(ServiceTimeoutSeconds)),
 	})

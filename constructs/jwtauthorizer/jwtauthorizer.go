@@ -118,8 +118,9 @@ type Issuer struct {
 	// Default: "" (either).
 	TokenUse string
 	// Algorithms accepted: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
-	// ES384 (never none or HMAC). Every issuer of one authorizer lists the
-	// same ones, unless the keys are not fetched at deploy. Default: RS256.
+	// ES384 (never none or HMAC). Every issuer of one authorizer allows the
+	// same ones (in any order; no list means RS256), unless the keys are not
+	// fetched at deploy. Default: RS256.
 	Algorithms []string
 }
 
@@ -240,6 +241,9 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		}
 	}
 
+	// With keys at deploy every issuer allows the same algorithms (environment
+	// refuses otherwise): the first issuer's, which ALGORITHMS carries.
+	algorithms := slices.Clone(issuers[0].Algorithms)
 	env, err := environment(p, issuers)
 	if err != nil {
 		panic(fmt.Sprintf("jwtauthorizer %s: %v", id, err))
@@ -247,7 +251,7 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 	c := constructs.NewConstruct(scope, &id)
 	a := &Authorizer{Construct: c, Rules: slices.Clone(p.Rules), Env: env, kind: p.Kind}
 	if !p.DisableKeysAtDeploy {
-		a.Seed = jwksseed.New(c, "JwksSeed", &jwksseed.Props{Issuers: seedIssuers(issuers), OtherEnv: env, LogRetention: p.LogRetention})
+		a.Seed = jwksseed.New(c, "JwksSeed", &jwksseed.Props{Issuers: seedIssuers(issuers), Algorithms: algorithms, OtherEnv: env, LogRetention: p.LogRetention})
 		env[a.Seed.Env] = a.Seed.Value
 	}
 	desc := "REST TOKEN authorizer: verifies JWTs against the issuer's JWKS"
@@ -425,11 +429,14 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 	if p.SimpleResponses {
 		env[envSimple] = jsii.String("true")
 	}
-	// One ALGORITHMS list for all issuers when they agree; per-issuer lists
-	// only in an ISSUERS value this construct writes (the seed's does not carry them).
-	same := true
-	for _, is := range issuers[1:] {
-		same = same && slices.Equal(is.Algorithms, issuers[0].Algorithms)
+	// One ALGORITHMS list for all issuers when they mean the same (no list
+	// is RS256, order does not matter); per-issuer lists only in an ISSUERS
+	// value this construct writes (the seed's does not carry them).
+	same, differs := true, 0
+	for i, is := range issuers[1:] {
+		if !slices.Equal(seedspec.Algorithms(is.Algorithms), seedspec.Algorithms(issuers[0].Algorithms)) && same {
+			same, differs = false, i+1
+		}
 	}
 	if same {
 		if len(issuers[0].Algorithms) > 0 {
@@ -439,7 +446,9 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 			issuers[i].Algorithms = nil
 		}
 	} else if !p.DisableKeysAtDeploy {
-		return nil, fmt.Errorf("the issuers list different Algorithms: give them all the same list, or set DisableKeysAtDeploy so each issuer's list goes into ISSUERS")
+		return nil, fmt.Errorf("the issuers list different Algorithms: Issuers[0] (%s) allows %s, Issuers[%d] (%s) allows %s (no list means %s): give them all the same ones, or set DisableKeysAtDeploy so each issuer's list goes into ISSUERS",
+			issuers[0].Issuer, strings.Join(seedspec.Algorithms(issuers[0].Algorithms), ","), differs, issuers[differs].Issuer,
+			strings.Join(seedspec.Algorithms(issuers[differs].Algorithms), ","), strings.Join(seedspec.DefaultAlgorithms, ","))
 	}
 	switch {
 	case len(issuers) == 1:

@@ -6,6 +6,7 @@ package seedspec
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/secure-api-go/apigw-jwt/internal/lambdaenv"
 )
@@ -23,7 +24,28 @@ const (
 	// environment as Lambda measures it (lambdaenv.Added: `,"NAME":"value"`
 	// with JSON escapes): Budget of the other variables.
 	PropMaxBytes = "MaxBytes"
+	// PropAlgorithms is the list of algorithms every issuer allows unless its
+	// own "algorithms" says otherwise (the authorizer's ALGORITHMS). Optional:
+	// absent means DefaultAlgorithms. Only keys that can verify one of them
+	// are seeded.
+	PropAlgorithms = "Algorithms"
 )
+
+// DefaultAlgorithms is what an issuer that lists no algorithms allows: the
+// authorizer's documented default.
+var DefaultAlgorithms = []string{"RS256"}
+
+// Algorithms is what an algorithm list means: sorted, each once,
+// DefaultAlgorithms when empty. Two lists allow the same tokens when their
+// Algorithms are equal (slices.Equal).
+func Algorithms(list []string) []string {
+	if len(list) == 0 {
+		return slices.Clone(DefaultAlgorithms)
+	}
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 // Authorizer variables the seed fills.
 const (

@@ -1,12 +1,14 @@
 // Package jwksseed is the logic of the JWKS seed custom resource: at deploy
-// time it fetches each trusted issuer's JWKS, keeps only what an RSA
-// signature check needs, and returns it for the authorizer's environment
+// time it fetches each trusted issuer's JWKS, keeps only the public part of
+// the RSA and EC signing keys that can verify an algorithm the issuer allows,
+// and returns it for the authorizer's environment
 // (JWKS_JSON, or the jwks of each ISSUERS element), so a cold authorizer
 // verifies its first token without a network round trip.
 package jwksseed
 
 import (
 	"context"
+	"crypto/ecdh"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -120,7 +123,19 @@ func (h *Handler) Handle(ctx context.Context, ev cfn.Event) (string, map[string]
 	seeds := make([]json.RawMessage, len(p.issuers))
 	counts := make([]int, len(p.issuers))
 	for i, iss := range p.issuers {
-		keys, err := d.fetch(ctx, iss.JWKSURI)
+		// The issuer's own list wins over the shared one, as in the authorizer.
+		algs := seedspec.Algorithms(iss.Algorithms)
+		if len(iss.Algorithms) == 0 {
+			algs = seedspec.Algorithms(p.algorithms)
+		}
+		body, err := d.fetch(ctx, iss.JWKSURI)
+		var keys []Key
+		var private []string
+		if err == nil {
+			if keys, private, err = Reduce(body, algs); err != nil {
+				err = fmt.Errorf("GET %s: %w", iss.JWKSURI, err)
+			}
+		}
 		switch {
 		case errors.Is(err, ErrUnavailable):
 			log.Warn("no seed for this issuer: its JWKS is unavailable now; the authorizer will fetch it on its first token",
@@ -129,8 +144,15 @@ func (h *Handler) Handle(ctx context.Context, ev cfn.Event) (string, map[string]
 		case err != nil:
 			return physicalID, nil, fmt.Errorf("issuer %s: %w (check the issuer's jwksUri in the stack's context)", iss.Issuer, err)
 		}
+		if len(private) > 0 {
+			// A JWKS is public: private material in it is a misconfigured
+			// IdP whose keys anyone can now sign with. Never copied on.
+			log.Error("the issuer's JWKS publishes private key material; those keys are left out of the seed: fix the IdP's key set and rotate the keys",
+				"issuer", iss.Issuer, "jwksUri", iss.JWKSURI, "reason", "private_key_in_jwks", "kids", private)
+		}
 		if len(keys) == 0 {
-			log.Warn("no seed for this issuer: its JWKS has no RSA signing key with a kid", "issuer", iss.Issuer, "jwksUri", iss.JWKSURI, "reason", "no_usable_keys")
+			log.Warn("no seed for this issuer: its JWKS has no signing key with a kid for the algorithms it allows", "issuer", iss.Issuer, "jwksUri", iss.JWKSURI,
+				"algorithms", algs, "reason", "no_usable_keys")
 			continue
 		}
 		seeds[i], _ = json.Marshal(jwks{Keys: keys})
@@ -204,9 +226,10 @@ func responseSize(ev cfn.Event, physicalID string, data map[string]any) int {
 }
 
 type props struct {
-	issuers  []seedspec.Issuer
-	env      string
-	maxBytes int
+	issuers    []seedspec.Issuer
+	env        string
+	maxBytes   int
+	algorithms []string
 }
 
 // parseProps reads the properties as CloudFormation sends them: every scalar
@@ -251,31 +274,42 @@ func parseProps(in map[string]any) (props, error) {
 	if err != nil || p.maxBytes <= 0 || p.maxBytes > lambdaenv.Limit {
 		return p, fmt.Errorf("%w: %s is %v, want a whole number of bytes from 1 to %d", ErrConfig, seedspec.PropMaxBytes, in[seedspec.PropMaxBytes], lambdaenv.Limit)
 	}
+	if v, ok := in[seedspec.PropAlgorithms]; ok && v != nil {
+		raw, _ := json.Marshal(v)
+		if json.Unmarshal(raw, &p.algorithms) != nil || slices.Contains(p.algorithms, "") {
+			return p, fmt.Errorf("%w: %s is %s, want a list of algorithm names such as [\"RS256\",\"ES256\"], or no %s for the default %v",
+				ErrConfig, seedspec.PropAlgorithms, raw, seedspec.PropAlgorithms, seedspec.DefaultAlgorithms)
+		}
+	}
 	return p, nil
 }
 
-// Key is the reduced form of one JWK: what an RSA signature check needs.
+// Key is the reduced form of one JWK: the public part a signature check
+// needs, n and e of an RSA key, crv, x and y of an EC key.
 type Key struct {
 	Kty string `json:"kty"`
 	Kid string `json:"kid"`
 	Use string `json:"use,omitempty"`
 	Alg string `json:"alg,omitempty"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
 }
 
 type jwks struct {
 	Keys []Key `json:"keys"`
 }
 
-// fetch downloads and reduces a JWKS, retrying only while it is unavailable.
-func (d Handler) fetch(ctx context.Context, uri string) ([]Key, error) {
+// fetch downloads a JWKS, retrying only while it is unavailable.
+func (d Handler) fetch(ctx context.Context, uri string) ([]byte, error) {
 	var err error
 	wait := d.Backoff
 	for attempt := 1; attempt <= d.Attempts; attempt++ {
-		var keys []Key
-		if keys, err = d.fetchOnce(ctx, uri); err == nil || !errors.Is(err, ErrUnavailable) {
-			return keys, err
+		var body []byte
+		if body, err = d.fetchOnce(ctx, uri); err == nil || !errors.Is(err, ErrUnavailable) {
+			return body, err
 		}
 		if attempt == d.Attempts {
 			break
@@ -290,7 +324,7 @@ func (d Handler) fetch(ctx context.Context, uri string) ([]Key, error) {
 	return nil, err
 }
 
-func (d Handler) fetchOnce(ctx context.Context, uri string) ([]Key, error) {
+func (d Handler) fetchOnce(ctx context.Context, uri string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRejected, uri, err)
@@ -321,33 +355,90 @@ func (d Handler) fetchOnce(ctx context.Context, uri string) ([]Key, error) {
 	if int64(len(body)) > d.MaxBody {
 		return nil, fmt.Errorf("%w: GET %s: the body is over %d bytes, far more than a JWKS", ErrRejected, uri, d.MaxBody)
 	}
-	keys, err := Reduce(body)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", uri, err)
-	}
-	return keys, nil
+	return body, nil
 }
 
-// Reduce parses a JWKS document and keeps, of every RSA signing key with a
-// kid, only kty, kid, use, alg, n and e. Other keys (EC, encryption, no kid)
-// are left out: the authorizer verifies RSA signatures by kid only.
-func Reduce(body []byte) ([]Key, error) {
+// rsaAlgorithms are the algorithms an RSA key verifies.
+var rsaAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+
+// curves are the EC curves the authorizer verifies, each with its one
+// algorithm and the length of a coordinate.
+var curves = map[string]struct {
+	alg   string
+	size  int
+	curve ecdh.Curve
+}{
+	"P-256": {"ES256", 32, ecdh.P256()},
+	"P-384": {"ES384", 48, ecdh.P384()},
+}
+
+// Reduce parses a JWKS document and keeps, of every signing key with a kid
+// that can verify one of algs (sorted, as seedspec.Algorithms gives them),
+// only kty, kid, use, alg and the public key: n and e of an RSA key, crv, x
+// and y of an EC key on P-256 or P-384. A key whose alg is given must name
+// one of algs. Other keys (encryption, other types or curves, no kid,
+// malformed, of an algorithm the issuer does not allow) are left out. A key
+// with private material (d, or the k of a symmetric key) is left out too and
+// its kid returned in private: a JWKS is public, so the IdP is misconfigured.
+func Reduce(body []byte, algs []string) (keys []Key, private []string, err error) {
 	var doc struct {
 		Keys []map[string]any `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil || doc.Keys == nil {
-		return nil, fmt.Errorf("%w: the body is not a JWKS ({\"keys\": [...]})", ErrRejected)
+		return nil, nil, fmt.Errorf("%w: the body is not a JWKS ({\"keys\": [...]})", ErrRejected)
 	}
-	out := []Key{}
-	for _, k := range doc.Keys {
+	keys = []Key{}
+	for i, k := range doc.Keys {
 		str := func(name string) string { s, _ := k[name].(string); return s }
-		r := Key{Kty: str("kty"), Kid: str("kid"), Use: str("use"), Alg: str("alg"), N: str("n"), E: str("e")}
-		if r.Kty != "RSA" || r.Kid == "" || (r.Use != "" && r.Use != "sig") || !b64url(r.N) || !b64url(r.E) {
+		r := Key{Kty: str("kty"), Kid: str("kid"), Use: str("use"), Alg: str("alg")}
+		_, d := k["d"]
+		_, secret := k["k"]
+		if d || secret {
+			name := r.Kid
+			if name == "" {
+				name = "#" + strconv.Itoa(i)
+			}
+			private = append(private, name)
 			continue
 		}
-		out = append(out, r)
+		if r.Kid == "" || (r.Use != "" && r.Use != "sig") {
+			continue
+		}
+		var verifies []string
+		switch r.Kty {
+		case "RSA":
+			r.N, r.E = str("n"), str("e")
+			if b64url(r.N) && b64url(r.E) {
+				verifies = rsaAlgorithms
+			}
+		case "EC":
+			r.Crv, r.X, r.Y = str("crv"), str("x"), str("y")
+			if c, ok := curves[r.Crv]; ok && onCurve(c.curve, c.size, r.X, r.Y) {
+				verifies = []string{c.alg}
+			}
+		}
+		if r.Alg != "" {
+			verifies = slices.DeleteFunc(slices.Clone(verifies), func(a string) bool { return a != r.Alg })
+		}
+		if !slices.ContainsFunc(verifies, func(a string) bool { return slices.Contains(algs, a) }) {
+			continue
+		}
+		keys = append(keys, r)
 	}
-	return out, nil
+	return keys, private, nil
+}
+
+// onCurve reports whether x and y are base64url coordinates of size bytes
+// of a point on curve, so the authorizer can parse the key (a key it cannot
+// parse would make its whole configured key set unusable).
+func onCurve(curve ecdh.Curve, size int, x, y string) bool {
+	xb, errX := base64.RawURLEncoding.DecodeString(x)
+	yb, errY := base64.RawURLEncoding.DecodeString(y)
+	if errX != nil || errY != nil || len(xb) != size || len(yb) != size {
+		return false
+	}
+	_, err := curve.NewPublicKey(append(append([]byte{4}, xb...), yb...))
+	return err == nil
 }
 
 func b64url(s string) bool {

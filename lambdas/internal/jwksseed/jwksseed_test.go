@@ -211,7 +211,7 @@ func TestResponseStaysUnderCloudFormationsLimit(t *testing.T) {
 		keys = append(keys, k)
 	}
 	body, _ := json.Marshal(map[string]any{"keys": keys})
-	reduced, _ := Reduce(body)
+	reduced, _, _ := Reduce(body, seedspec.DefaultAlgorithms)
 	seed, _ := json.Marshal(map[string]any{"keys": reduced})
 	if len(seedspec.EnvJWKS)+len(seed) > 4096 {
 		t.Fatalf("test JWKS is %d bytes, want one that fits the environment", len(seed))
@@ -312,6 +312,8 @@ func TestBadProperties(t *testing.T) {
 		}, "exactly one issuer"},
 		{"budget not a number", func(p map[string]any) { p[seedspec.PropMaxBytes] = "lots" }, "MaxBytes"},
 		{"budget over 4 KB", func(p map[string]any) { p[seedspec.PropMaxBytes] = "5000" }, "MaxBytes"},
+		{"algorithms not a list", func(p map[string]any) { p[seedspec.PropAlgorithms] = "RS256,ES256" }, `Algorithms is "RS256,ES256"`},
+		{"an empty algorithm", func(p map[string]any) { p[seedspec.PropAlgorithms] = []any{"ES256", ""} }, "want a list of algorithm names"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &idp{handler: serve(200, jwksFile(t))}
