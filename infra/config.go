@@ -524,6 +524,10 @@ func checkExtraIssuers(r *reader, c *Config) {
 		if len(e.JWKS) > 0 {
 			r.fail(name, "has jwks: leave it out, the stack fetches the keys at deploy time")
 		}
+		// The PetStore's rules name scopes and clients, never groups.
+		if e.GroupsClaim != "" {
+			r.fail(name, "has groupsClaim %q: the PetStore's rules use no groups, so leave it out", e.GroupsClaim)
+		}
 		checkHTTPS(r, name+".issuer", e.Issuer)
 		if e.JWKSURI == "" {
 			e.JWKSURI = strings.TrimSuffix(e.Issuer, "/") + "/.well-known/jwks.json"

@@ -240,7 +240,7 @@ func (s *Stack) petStoreAuthorizer(cfg *Config, retention awslogs.RetentionDays)
 	}
 	issuers := []jwtauthorizer.Issuer{issuer}
 	for _, is := range cfg.ExtraIssuers {
-		issuers = append(issuers, jwtauthorizer.Issuer{URL: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse})
+		issuers = append(issuers, jwtauthorizer.Issuer{URL: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse, Algorithms: is.Algorithms})
 	}
 	ttl := cfg.RESTAuthorizerTTL
 	s.Authorizer = jwtauthorizer.New(s.Stack, "Authorizer", &jwtauthorizer.Props{

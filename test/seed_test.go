@@ -243,6 +243,7 @@ func TestBadExtraIssuers(t *testing.T) {
 		{map[string]any{"extraIssuers": `[{"issuer":"https://a.example.com","jwksUri":"http://a.example.com/k","audiences":["x"]}]`}, `context key extraIssuers[0].jwksUri: "http://a.example.com/k" must use https`},
 		{map[string]any{"extraIssuers": `[{"issuer":"https://a.example.com","audiences":[]}]`}, "context key extraIssuers[0]: audiences is empty for issuer https://a.example.com"},
 		{map[string]any{"extraIssuers": `[{"issuer":"https://a.example.com","audiences":["x"],"tokenUse":"refresh"}]`}, `tokenUse "refresh": want id, access or nothing`},
+		{map[string]any{"extraIssuers": `[{"issuer":"https://a.example.com","audiences":["x"],"groupsClaim":"groups"}]`}, `context key extraIssuers[0]: has groupsClaim "groups": the PetStore's rules use no groups`},
 		{map[string]any{"extraIssuers": `[{"issuer":"https://a.example.com","audiences":["x"]},{"issuer":"https://a.example.com","audiences":["y"]}]`}, "context key extraIssuers[1]: issuer https://a.example.com is listed twice"},
 		{map[string]any{"authIssuer": "https://a.example.com", "authAudience": "x", "extraIssuers": `[{"issuer":"https://a.example.com","audiences":["y"]}]`}, "is already authIssuer"},
 		{map[string]any{"extraIssuers": `[{"issuer":"","audiences":["y"]}]`}, "context key extraIssuers[0]: issuer is empty"},

@@ -59,18 +59,30 @@ type Handler struct {
 	Margin time.Duration
 }
 
+// checkRedirect holds redirects to the JWKS URL's rules: at most 3, https,
+// and plain http on a loopback host only when the configured URL was itself
+// loopback http (the local run), so an IdP cannot send the seed to another
+// service on the Lambda host (the Runtime API listens on 127.0.0.1).
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return fmt.Errorf("%w: more than 3 redirects", ErrRejected)
+	}
+	if err := jwtverify.CheckURL("redirect", req.URL.String()); err != nil {
+		return err
+	}
+	if req.URL.Scheme == "http" && len(via) > 0 && via[0].URL.Scheme != "http" {
+		return fmt.Errorf("%w: redirect from %s to plain http %s", ErrRejected, via[0].URL.Redacted(), req.URL.Redacted())
+	}
+	return nil
+}
+
 // NewLogger is the JSON logger the Lambda uses.
 func NewLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stdout, nil)) }
 
 func (h *Handler) defaults() Handler {
 	d := *h
 	if d.Client == nil {
-		d.Client = &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return fmt.Errorf("%w: more than 3 redirects", ErrRejected)
-			}
-			return jwtverify.CheckURL("redirect", req.URL.String())
-		}}
+		d.Client = &http.Client{Timeout: 5 * time.Second, CheckRedirect: checkRedirect}
 	}
 	if d.Log == nil {
 		d.Log = NewLogger()
