@@ -15,7 +15,9 @@
 //     `go get -tool github.com/secure-api-go/apigw-jwt/lambdas/authorizer
 //     github.com/secure-api-go/apigw-jwt/lambdas/jwksseed` (the tool lines
 //     keep the two Lambdas' dependencies in your go.sum, so the synth can build
-//     them offline and `go mod tidy` does not drop them).
+//     them offline and `go mod tidy` does not drop them). Until the module
+//     is on the public Go proxy, require it through a checkout and a replace
+//     directive, as the README section "Use the authorizer in your own stack" shows.
 //  2. Make one Authorizer per API: New(stack, "Auth", &Props{Kind: REST, Issuers:
 //     ..., Rules: ...}). Issuers are Cognito user pools (with the app clients
 //     whose tokens count) or any OIDC issuer URL with its audiences.
