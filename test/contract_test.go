@@ -104,9 +104,8 @@ func (p *contractIdP) sign(t *testing.T, alg string, claims jwt.MapClaims) strin
 }
 
 // seedKeys is what the JWKS seed Lambda returns for one issuer allowing
-// algs: its JWKS fetched and reduced as lambdas/internal/jwksseed.Reduce
-// does (RSA and EC P-256/P-384 signing keys with a kid, whose type and alg
-// fit algs; kty, kid, use, alg, n, e or crv, x, y), or nil when none is left.
+// algs: its JWKS fetched and reduced by seedspec.Reduce, as the Lambda
+// does, or nil when no key is left.
 func seedKeys(t *testing.T, uri string, algs []string) json.RawMessage {
 	t.Helper()
 	resp, err := http.Get(uri)
@@ -115,36 +114,14 @@ func seedKeys(t *testing.T, uri string, algs []string) json.RawMessage {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	var doc struct{ Keys []map[string]any }
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatalf("JWKS at %s: %v", uri, err)
+	keys, private, err := seedspec.Reduce(body, algs)
+	if err != nil || len(private) > 0 {
+		t.Fatalf("JWKS at %s: %v, private keys %v", uri, err, private)
 	}
-	var keep []map[string]any
-	algs = seedspec.Algorithms(algs)
-	for _, k := range doc.Keys {
-		verifies := map[any][]string{"RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}}[k["kty"]]
-		if k["kty"] == "EC" {
-			verifies = map[any][]string{"P-256": {"ES256"}, "P-384": {"ES384"}}[k["crv"]]
-		}
-		if alg, ok := k["alg"].(string); ok {
-			verifies = slices.DeleteFunc(verifies, func(a string) bool { return a != alg })
-		}
-		if k["kid"] == nil || k["use"] != nil && k["use"] != "sig" || k["d"] != nil ||
-			!slices.ContainsFunc(verifies, func(a string) bool { return slices.Contains(algs, a) }) {
-			continue
-		}
-		r := map[string]any{}
-		for _, f := range []string{"kty", "kid", "use", "alg", "n", "e", "crv", "x", "y"} {
-			if v, ok := k[f]; ok {
-				r[f] = v
-			}
-		}
-		keep = append(keep, r)
-	}
-	if len(keep) == 0 {
+	if len(keys) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(map[string]any{"keys": keep})
+	b, _ := json.Marshal(map[string]any{"keys": keys})
 	return b
 }
 
@@ -429,19 +406,13 @@ func TestConstructEnvironmentRunsTheBinary(t *testing.T) {
 					b, _ := json.Marshal(v)
 					json.Unmarshal(b, &shared)
 				}
-				algs := func(is seedspec.Issuer) []string {
-					if len(is.Algorithms) > 0 {
-						return is.Algorithms
-					}
-					return shared
-				}
 				seedID := id(auth.Seed.Resource)
 				switch res[seedspec.PropEnv] {
 				case seedspec.EnvJWKS:
-					values[seedID+"."+seedspec.AttrJWKS] = string(seedKeys(t, issuers[0].JWKSURI, algs(issuers[0])))
+					values[seedID+"."+seedspec.AttrJWKS] = string(seedKeys(t, issuers[0].JWKSURI, issuers[0].AlgorithmsOr(shared)))
 				case seedspec.EnvIssuers:
 					for i := range issuers {
-						issuers[i].JWKS = seedKeys(t, issuers[i].JWKSURI, algs(issuers[i]))
+						issuers[i].JWKS = seedKeys(t, issuers[i].JWKSURI, issuers[i].AlgorithmsOr(shared))
 					}
 					b, _ := json.Marshal(issuers)
 					values[seedID+"."+seedspec.AttrIssuers] = string(b)

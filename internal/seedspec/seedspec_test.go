@@ -1,6 +1,7 @@
 package seedspec
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -29,5 +30,31 @@ func TestAlgorithmsIsTheMeaning(t *testing.T) {
 	Algorithms(nil)[0] = "ES256"
 	if DefaultAlgorithms[0] != "RS256" {
 		t.Errorf("a caller changed DefaultAlgorithms through Algorithms(nil)")
+	}
+}
+
+func TestAlgorithmsOrPrefersTheIssuersOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		own, shared []string
+		want        []string
+	}{
+		{"own list wins", []string{"PS256", "ES256"}, []string{"RS256"}, []string{"ES256", "PS256"}},
+		{"no own list: the shared one", nil, []string{"ES384"}, []string{"ES384"}},
+		{"neither: the default", nil, nil, []string{"RS256"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (Issuer{Algorithms: tc.own}).AlgorithmsOr(tc.shared); !slices.Equal(got, tc.want) {
+				t.Errorf("AlgorithmsOr(%v) of %v = %v, want %v", tc.shared, tc.own, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReduceRefusesWhatIsNotAJWKS(t *testing.T) {
+	for _, body := range []string{`<html>`, `{"issuer":"https://x"}`, `{"keys":null}`} {
+		if _, _, err := Reduce([]byte(body), DefaultAlgorithms); !errors.Is(err, ErrNotJWKS) {
+			t.Errorf("Reduce(%s) = %v, want ErrNotJWKS", body, err)
+		}
 	}
 }

@@ -124,7 +124,7 @@ func TestSeedFitsLambdasMeasure(t *testing.T) {
 // lambdaenv.Added bytes fit, one fewer does not.
 func TestBudgetCountsEscapes(t *testing.T) {
 	body := jwksFile(t)
-	keys, _, err := Reduce(body, seedspec.DefaultAlgorithms)
+	keys, _, err := seedspec.Reduce(body, seedspec.DefaultAlgorithms)
 	if err != nil {
 		t.Fatal(err)
 	}

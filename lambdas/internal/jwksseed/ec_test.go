@@ -122,7 +122,7 @@ func TestReduceKeepsTheKeysTheIssuerCanUse(t *testing.T) {
 			want: []string{"ec256"}, wantPrivate: []string{"#1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keys, private, err := Reduce(jwksOf(tc.keys...), seedspec.Algorithms(tc.algs))
+			keys, private, err := seedspec.Reduce(jwksOf(tc.keys...), seedspec.Algorithms(tc.algs))
 			if err != nil {
 				t.Fatal(err)
 			}

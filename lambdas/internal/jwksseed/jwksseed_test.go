@@ -211,7 +211,7 @@ func TestResponseStaysUnderCloudFormationsLimit(t *testing.T) {
 		keys = append(keys, k)
 	}
 	body, _ := json.Marshal(map[string]any{"keys": keys})
-	reduced, _, _ := Reduce(body, seedspec.DefaultAlgorithms)
+	reduced, _, _ := seedspec.Reduce(body, seedspec.DefaultAlgorithms)
 	seed, _ := json.Marshal(map[string]any{"keys": reduced})
 	if len(seedspec.EnvJWKS)+len(seed) > 4096 {
 		t.Fatalf("test JWKS is %d bytes, want one that fits the environment", len(seed))
