@@ -32,7 +32,7 @@
 //
 //   - one spelling (for RS and PS; see below for ES): three base64url
 //     segments, no CR, LF or padding, zero spare bits; header and payload
-//     valid UTF-8 with no lone UTF-16 surrogate escape, the payload one JSON
+//     valid UTF-8 with no lone UTF-16 surrogate escape, each one JSON
 //     object with no top-level name repeated (escapes decoded); PS
 //     signatures with a salt of the hash's length (RFC 7518 section 3.5);
 //   - the header: alg among the issuer's Algorithms (RS256 by default; RS,

@@ -51,13 +51,37 @@ type claimSpans [len(knownClaims)]struct{ start, end int }
 // a caller reads (Claims.Claim) must have one value too, or an issuer that
 // copies attacker-influenced names into its tokens could smuggle in a second
 // one that a first-key-wins reader elsewhere would not see.
-func checkPayload(raw []byte) error { return scanPayload(raw, nil) }
+func checkPayload(raw []byte) error { return scanObject(raw, payloadPart, nil) }
+
+// checkHeaderNames refuses a header that repeats a parameter name (escapes
+// decoded: "\u006bid" is kid) or has data after its object: a decoded map
+// keeps the last value, so {"kid":"a","kid":"b"} would be a second spelling
+// of the token whose meaning depends on the reader (RFC 7515 section 4
+// asks for unique names, RFC 8725 for rejecting what is ambiguous).
+func checkHeaderNames(raw []byte) error { return scanObject(raw, headerPart, nil) }
 
 // scanPayload is checkPayload recording, when spans is not nil, where the
-// known claims' values are. It is a scanner, not a parser (no allocation on
-// the usual path): malformed JSON is left to the parser, which refuses it
-// before the spans are used.
-func scanPayload(raw []byte, spans *claimSpans) error {
+// known claims' values are.
+func scanPayload(raw []byte, spans *claimSpans) error { return scanObject(raw, payloadPart, spans) }
+
+// part is a JSON object of a token that scanObject checks: what its
+// top-level names are called and the sentinel its refusals wrap.
+type part struct {
+	name, member string
+	err          error
+}
+
+var (
+	headerPart  = &part{"header", "header parameter", ErrHeader}
+	payloadPart = &part{"payload", "claim", ErrClaims}
+)
+
+// scanObject refuses a repeated top-level name of the object raw and data
+// after it; in a payload also a refused claim, and it records, when spans
+// is not nil, where the known claims' values are. It is a scanner, not a
+// parser (no allocation on the usual path): malformed JSON is left to the
+// parser, which refuses it before the spans are used.
+func scanObject(raw []byte, p *part, spans *claimSpans) error {
 	var names nameSet
 	depth, expectKey := 0, false
 	cur, valStart := -1, -1 // the known claim whose value is being read, and where it starts
@@ -91,16 +115,21 @@ func scanPayload(raw []byte, spans *claimSpans) error {
 				continue
 			}
 			expectKey = false
-			key := raw[start+1 : i]
+			key, decoded := raw[start+1:i], []byte(nil)
 			if escaped {
+				// A copy: raw must not escape to the heap (see nameSet).
 				var s string
-				if json.Unmarshal(raw[start:i+1], &s) != nil {
+				if json.Unmarshal(bytes.Clone(raw[start:i+1]), &s) != nil {
 					return nil
 				}
-				key = []byte(s)
+				decoded = []byte(s)
+				key = decoded
 			}
-			if !names.add(key) {
-				return fmt.Errorf("%w: claim %q appears twice", ErrClaims, clip.String(string(key)))
+			if !names.add(raw, start+1, i, decoded) {
+				return fmt.Errorf("%w: %s %q appears twice", p.err, p.member, clip.String(string(key)))
+			}
+			if p != payloadPart {
+				continue
 			}
 			idx, err := checkClaimName(key)
 			if err != nil {
@@ -119,7 +148,7 @@ func scanPayload(raw []byte, spans *claimSpans) error {
 			depth--
 			if depth == 0 {
 				if len(bytes.TrimSpace(raw[i+1:])) > 0 {
-					return fmt.Errorf("%w: data after the payload object", ErrClaims)
+					return fmt.Errorf("%w: data after the %s object", p.err, p.name)
 				}
 				return nil
 			}
@@ -151,18 +180,27 @@ func checkClaimName(key []byte) (int, error) {
 	return -1, nil
 }
 
-// nameSet holds the top-level names of one payload. A real token has a few
-// dozen claims at most: they are compared in a fixed array on the stack (no
-// allocation); beyond that a map takes over, so a 16 KiB payload of tiny
-// names costs O(n), not O(n^2), before its signature is checked.
+// nameSet holds the top-level names of one object. A real token has a few
+// dozen names at most: they are kept as spans of the object's bytes in a
+// fixed array on the stack and compared there (no allocation, and the
+// object's buffer, a stack array in checkSyntax, stays on the stack); beyond
+// that, or for a name spelled with escapes, a map takes over, so a 16 KiB
+// payload of tiny names costs O(n), not O(n^2), before its signature is
+// checked.
 type nameSet struct {
-	small [32][]byte
+	small [32]struct{ start, end int }
 	n     int
 	big   map[string]struct{}
 }
 
-// add records name and reports whether it was new.
-func (s *nameSet) add(name []byte) bool {
+// add records the name raw[start:end], or decoded when the name there is
+// spelled with escapes, and reports whether it was new.
+func (s *nameSet) add(raw []byte, start, end int, decoded []byte) bool {
+	name := raw[start:end]
+	if decoded != nil {
+		name = decoded
+		s.spill(raw)
+	}
 	if s.big != nil {
 		if _, dup := s.big[string(name)]; dup {
 			return false
@@ -170,20 +208,28 @@ func (s *nameSet) add(name []byte) bool {
 		s.big[string(name)] = struct{}{}
 		return true
 	}
-	for _, seen := range s.small[:s.n] {
-		if bytes.Equal(seen, name) {
+	for _, sp := range s.small[:s.n] {
+		if bytes.Equal(raw[sp.start:sp.end], name) {
 			return false
 		}
 	}
 	if s.n < len(s.small) {
-		s.small[s.n] = name
+		s.small[s.n].start, s.small[s.n].end = start, end
 		s.n++
 		return true
 	}
-	s.big = make(map[string]struct{}, 2*len(s.small))
-	for _, seen := range s.small {
-		s.big[string(seen)] = struct{}{}
-	}
+	s.spill(raw)
 	s.big[string(name)] = struct{}{}
 	return true
+}
+
+// spill moves the names recorded so far into the map.
+func (s *nameSet) spill(raw []byte) {
+	if s.big != nil {
+		return
+	}
+	s.big = make(map[string]struct{}, 2*len(s.small))
+	for _, sp := range s.small[:s.n] {
+		s.big[string(raw[sp.start:sp.end])] = struct{}{}
+	}
 }

@@ -3,11 +3,6 @@ package jwtverify
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,14 +18,7 @@ import (
 // which no JSON encoder would produce.
 func signRaw(t *testing.T, k testKey, payload string) string {
 	t.Helper()
-	enc := base64.RawURLEncoding
-	input := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT","kid":"`+k.kid+`"}`)) + "." + enc.EncodeToString([]byte(payload))
-	sum := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, k.priv, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + enc.EncodeToString(sig)
+	return signHeader(t, k, `{"alg":"RS256","typ":"JWT","kid":"`+k.kid+`"}`, payload)
 }
 
 // TestPayloadIsStrict: a payload that a lenient decoder would read as
@@ -72,6 +60,43 @@ func TestPayloadIsStrict(t *testing.T) {
 			}
 			if tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Verify: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHeaderNamesAreUnique: a header that repeats a parameter - which a
+// decoded map reads as its last value - is refused with reason header,
+// even when the signature is good, as a repeated claim is.
+func TestHeaderNamesAreUnique(t *testing.T) {
+	k := testKey{kid: "k1", priv: rsaKey(t, 0), alg: "RS256", use: "sig"}
+	v := newVerifier(t, newJWKS(t, k), nil)
+	payload := fmt.Sprintf(`{"iss":"%s","sub":"u1","aud":"%s","token_use":"id","iat":%d,"exp":%d}`,
+		testIssuer, testClientID, testNow.Add(-time.Minute).Unix(), testNow.Add(time.Hour).Unix())
+	tests := []struct {
+		name, header string
+		want         error // nil: accepted
+	}{
+		{"plain", `{"alg":"RS256","typ":"JWT","kid":"k1"}`, nil},
+		{"one name in two cases (two parameters)", `{"alg":"RS256","kid":"k1","KID":"other"}`, nil},
+		{"repeat in a nested object (not read)", `{"alg":"RS256","kid":"k1","ext":{"a":1,"a":2}}`, nil},
+		{"40 distinct parameters (past the stack array)", `{"alg":"RS256","kid":"k1"` + manyClaims(40, false) + `}`, nil},
+		{"kid twice, the last one the key's", `{"alg":"RS256","kid":"other","kid":"k1"}`, ErrHeader},
+		{"kid twice, same value", `{"alg":"RS256","kid":"k1","kid":"k1"}`, ErrHeader},
+		{"kid twice, escaped spelling", `{"alg":"RS256","kid":"k1","\u006bid":"k1"}`, ErrHeader},
+		{"alg twice", `{"alg":"none","alg":"RS256","kid":"k1"}`, ErrHeader},
+		{"typ twice", `{"alg":"RS256","typ":"logout+jwt","typ":"JWT","kid":"k1"}`, ErrHeader},
+		{"40 parameters, the last a repeat", `{"alg":"RS256","kid":"k1"` + manyClaims(40, true) + `}`, ErrHeader},
+		{"data after the object", `{"alg":"RS256","kid":"k1"}{"kid":"other"}`, ErrHeader},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), signHeader(t, k, tt.header, payload))
+			if tt.want == nil && err != nil {
+				t.Fatalf("Verify: %v, want success", err)
+			}
+			if tt.want != nil && (!errors.Is(err, tt.want) || Reason(err) != "header") {
+				t.Fatalf("Verify: %v (reason %s), want %v (reason header)", err, Reason(err), tt.want)
 			}
 		})
 	}

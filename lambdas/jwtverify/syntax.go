@@ -25,8 +25,9 @@ var strictB64 = base64.RawURLEncoding.Strict()
 //     would be replaced by U+FFFD, a second reading of the same bytes), and
 //     no lone UTF-16 surrogate escape (checkEscapes), which Go decodes to
 //     U+FFFD too: a second spelling of the same claim value;
-//   - a payload that checkPayload accepts (no events claim: RFC 8417
-//     security event tokens and OIDC logout tokens carry one).
+//   - a header that checkHeaderNames accepts (no parameter repeated) and a
+//     payload that checkPayload accepts (no name repeated, no events claim:
+//     RFC 8417 security event tokens and OIDC logout tokens carry one).
 func checkSyntax(token string) error {
 	var segs [3]string
 	rest := token
@@ -82,6 +83,9 @@ func checkSyntax(token string) error {
 	}
 	if err := checkEscapes(payload); err != nil {
 		return fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if err := checkHeaderNames(header); err != nil {
+		return err
 	}
 	return checkPayload(payload)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,7 +186,8 @@ func TestClaimNamesMatchExactly(t *testing.T) {
 
 // FuzzCheckSyntax: whatever checkSyntax accepts has exactly one spelling
 // (re-encoding the decoded segments gives the token back byte for byte),
-// a header and payload of valid UTF-8, and no lone surrogate escape.
+// a header and payload of valid UTF-8, no lone surrogate escape, and no
+// top-level name of either repeated.
 func FuzzCheckSyntax(f *testing.F) {
 	enc := base64.RawURLEncoding
 	h, p := enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)), enc.EncodeToString([]byte(`{"sub":"x","exp":1}`))
@@ -200,6 +202,9 @@ func FuzzCheckSyntax(f *testing.F) {
 		h + "." + enc.EncodeToString([]byte(`{"n":"\udc00\ud800"}`)) + ".c2ln",
 		h + "." + enc.EncodeToString([]byte(`{"n":"\ud83d\ude00","m":"\\ud800"}`)) + ".c2ln",
 		enc.EncodeToString([]byte(`{"alg":"RS256","x":"\uDBFF"}`)) + "." + p + ".c2ln",
+		enc.EncodeToString([]byte(`{"alg":"RS256","kid":"a","kid":"b"}`)) + "." + p + ".c2ln",
+		enc.EncodeToString([]byte(`{"alg":"RS256","kid":"a","\u006bid":"b"}`)) + "." + p + ".c2ln",
+		enc.EncodeToString([]byte(`{"alg":"RS256","kid":"a","x":{"kid":"b"}}`)) + "." + p + ".c2ln",
 	} {
 		f.Add(seed)
 	}
@@ -224,6 +229,13 @@ func FuzzCheckSyntax(f *testing.F) {
 			}
 			if i < 2 && loneSurrogate(raw) {
 				t.Fatalf("accepted a lone surrogate escape in segment %d of %q", i, token)
+			}
+			if keys, ok := topLevelKeys(raw); i < 2 && ok {
+				for j, k := range keys {
+					if slices.Contains(keys[:j], k) {
+						t.Fatalf("accepted segment %d of %q with %q twice", i, token, k)
+					}
+				}
 			}
 		}
 	})
