@@ -337,18 +337,19 @@ func TestConstructPropsErrors(t *testing.T) {
 
 // TestConstructAlgorithmsByMeaning: issuers' Algorithms are compared by
 // what they allow (no list is RS256, order and repeats do not matter), so
-// lists that mean the same share one ALGORITHMS and keep the keys at
-// deploy, whose seed is told the list; lists that differ are refused with
-// keys at deploy.
+// lists that mean the same share one ALGORITHMS, which the seed is told;
+// lists that differ go per issuer into ISSUERS - the seed's Issuers
+// property, which it copies through, when the keys are fetched at deploy -
+// with no shared list, so an issuer without one keeps RS256.
 func TestConstructAlgorithmsByMeaning(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		pool, url   []string // Algorithms of the pool issuer and of the URL issuer
-		urlFirst    bool
-		noSeed      bool   // DisableKeysAtDeploy
-		wantEnv     string // ALGORITHMS ("" unset)
-		wantSeed    any    // the seed's Algorithms property (nil: absent)
-		wantRefused string // in the synth error ("": accepted)
+		name      string
+		pool, url []string // Algorithms of the pool issuer and of the URL issuer
+		urlFirst  bool
+		noSeed    bool   // DisableKeysAtDeploy
+		wantEnv   string // ALGORITHMS ("" unset)
+		wantSeed  any    // the seed's Algorithms property (nil: absent)
+		wantPer   string // the algorithms of each ISSUERS element, in order (JSON; "": none carries any)
 	}{
 		{name: "pool default next to RS256", url: []string{"RS256"}},
 		{name: "RS256 first, pool default", url: []string{"RS256"}, urlFirst: true, wantEnv: "RS256", wantSeed: []any{"RS256"}},
@@ -356,8 +357,10 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 			wantEnv: "ES256,RS256", wantSeed: []any{"ES256", "RS256"}},
 		{name: "same ES256 for both", pool: []string{"ES256"}, url: []string{"ES256"}, wantEnv: "ES256", wantSeed: []any{"ES256"}},
 		{name: "pool default next to RS256, keys not at deploy: one list, none in ISSUERS", url: []string{"RS256"}, noSeed: true},
-		{name: "pool default next to ES256", url: []string{"ES256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows ES256 (no list means RS256)"},
-		{name: "RS256 next to RS256 and PS256", pool: []string{"RS256"}, url: []string{"PS256", "RS256"}, wantRefused: "allows RS256, Issuers[1] (https://login.example.com/) allows PS256,RS256"},
+		{name: "pool default next to ES256: per issuer in the seed's ISSUERS", url: []string{"ES256"}, wantPer: `[null,["ES256"]]`},
+		{name: "ES256 first, pool default: no shared list, the pool keeps RS256", url: []string{"ES256"}, urlFirst: true, wantPer: `[["ES256"],null]`},
+		{name: "RS256 next to RS256 and PS256", pool: []string{"RS256"}, url: []string{"PS256", "RS256"}, wantPer: `[["RS256"],["PS256","RS256"]]`},
+		{name: "pool default next to ES256, keys not at deploy", url: []string{"ES256"}, noSeed: true, wantPer: `[null,["ES256"]]`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stack := constructStack()
@@ -370,38 +373,42 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 				issuers[0], issuers[1] = issuers[1], issuers[0]
 			}
 			rules := []jwtauthorizer.Rule{{Method: "GET", Resource: "/items", AnyToken: true}}
-			var auth *jwtauthorizer.Authorizer
-			func() {
-				defer func() {
-					r := recover()
-					if (r != nil) != (tc.wantRefused != "") || r != nil && !strings.Contains(fmt.Sprint(r), "the issuers list different Algorithms: Issuers[0] (") ||
-						!strings.Contains(fmt.Sprint(r), tc.wantRefused) {
-						t.Fatalf("panic %v, want %q", r, tc.wantRefused)
-					}
-				}()
-				auth = jwtauthorizer.New(stack, "Auth", &jwtauthorizer.Props{Issuers: issuers, Rules: rules, DisableKeysAtDeploy: tc.noSeed})
-			}()
-			if tc.wantRefused != "" {
-				return
-			}
+			auth := jwtauthorizer.New(stack, "Auth", &jwtauthorizer.Props{Issuers: issuers, Rules: rules, DisableKeysAtDeploy: tc.noSeed})
 			if got := auth.Env["ALGORITHMS"]; (got == nil) != (tc.wantEnv == "") || got != nil && *got != tc.wantEnv {
 				t.Errorf("ALGORITHMS %v, want %q", asJSON(got), tc.wantEnv)
 			}
 			restAPI(stack, auth.REST, "GET /items")
 			tpl := assertions.Template_FromStack(stack, nil)
+			// perIssuer is the algorithms of each element of an ISSUERS list.
+			perIssuer := func(list any) string {
+				var out []any
+				for _, is := range list.([]any) {
+					out = append(out, is.(map[string]any)["algorithms"])
+				}
+				if s := asJSON(out); s != "[null,null]" {
+					return s
+				}
+				return ""
+			}
 			if tc.noSeed {
 				tpl.ResourceCountIs(jsii.String("Custom::JwksSeed"), jsii.Number(0))
 				env := templateEnv(t, tpl, *stack.GetLogicalId(auth.Lambda.Function.Node().DefaultChild().(awscdk.CfnElement)))
-				if s := asJSON(env["ISSUERS"]); s == "null" || strings.Contains(s, "algorithms") {
-					t.Errorf("ISSUERS %s, want one without per-issuer algorithms", s)
+				// ISSUERS is a Fn::Join around the pool's URL: its JSON is escaped in the join's strings.
+				got := asJSON(env["ISSUERS"])
+				want := map[string]string{"": "", `[null,["ES256"]]`: `\"algorithms\":[\"ES256\"]`}[tc.wantPer]
+				if got == "null" || strings.Count(got, "algorithms") != min(len(want), 1) || !strings.Contains(got, want) {
+					t.Errorf("ISSUERS %s, want per-issuer algorithms %s", got, tc.wantPer)
 				}
 				return
 			}
 			tpl.ResourceCountIs(jsii.String("Custom::JwksSeed"), jsii.Number(1))
 			for _, r := range *tpl.FindResources(jsii.String("Custom::JwksSeed"), nil) {
-				got := (*r)["Properties"].(map[string]any)["Algorithms"]
-				if asJSON(got) != asJSON(tc.wantSeed) {
+				props := (*r)["Properties"].(map[string]any)
+				if got := props["Algorithms"]; asJSON(got) != asJSON(tc.wantSeed) {
 					t.Errorf("seed Algorithms %s, want %s", asJSON(got), asJSON(tc.wantSeed))
+				}
+				if got := perIssuer(props["Issuers"]); got != tc.wantPer {
+					t.Errorf("seed Issuers algorithms %s, want %s", got, tc.wantPer)
 				}
 			}
 		})

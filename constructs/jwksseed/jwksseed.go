@@ -115,6 +115,9 @@ func New(scope constructs.Construct, id string, props *Props) *Seed {
 		if iss.TokenUse != "" {
 			m["tokenUse"] = iss.TokenUse
 		}
+		if len(iss.Algorithms) > 0 {
+			m["algorithms"] = slices.Clone(iss.Algorithms)
+		}
 		issuers[i] = m
 	}
 	properties := map[string]any{

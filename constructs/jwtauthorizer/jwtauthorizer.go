@@ -120,9 +120,9 @@ type Issuer struct {
 	// Default: "" (either).
 	TokenUse string
 	// Algorithms accepted: RS256, RS384, RS512, PS256, PS384, PS512, ES256,
-	// ES384 (never none or HMAC). Every issuer of one authorizer allows the
-	// same ones (in any order; no list means RS256), unless the keys are not
-	// fetched at deploy. Default: RS256.
+	// ES384 (never none or HMAC). Each issuer has its own list; issuers
+	// whose lists mean the same (in any order) share one ALGORITHMS
+	// variable, others carry theirs in ISSUERS. Default: RS256.
 	Algorithms []string
 }
 
@@ -243,12 +243,15 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		}
 	}
 
-	// With keys at deploy every issuer allows the same algorithms (environment
-	// refuses otherwise): the first issuer's, which ALGORITHMS carries.
+	// The seed's shared list is ALGORITHMS, set when the issuers' lists all
+	// mean the same; otherwise environment leaves each issuer its own.
 	algorithms := slices.Clone(issuers[0].Algorithms)
 	env, err := environment(p, issuers)
 	if err != nil {
 		panic(fmt.Sprintf("jwtauthorizer %s: %v", id, err))
+	}
+	if env[envAlgorithms] == nil {
+		algorithms = nil
 	}
 	c := constructs.NewConstruct(scope, &id)
 	a := &Authorizer{Construct: c, Rules: slices.Clone(p.Rules), Env: env, kind: p.Kind}
@@ -432,13 +435,12 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 		env[envSimple] = jsii.String("true")
 	}
 	// One ALGORITHMS list for all issuers when they mean the same (no list
-	// is RS256, order does not matter); per-issuer lists only in an ISSUERS
-	// value this construct writes (the seed's does not carry them).
-	same, differs := true, 0
-	for i, is := range issuers[1:] {
-		if !slices.Equal(seedspec.Algorithms(is.Algorithms), seedspec.Algorithms(issuers[0].Algorithms)) && same {
-			same, differs = false, i+1
-		}
+	// is RS256, order does not matter), always for a single issuer;
+	// otherwise each issuer's own list in its ISSUERS element, whether this
+	// construct writes ISSUERS or the seed does (it copies them through).
+	same := true
+	for _, is := range issuers[1:] {
+		same = same && slices.Equal(seedspec.Algorithms(is.Algorithms), seedspec.Algorithms(issuers[0].Algorithms))
 	}
 	if same {
 		if len(issuers[0].Algorithms) > 0 {
@@ -447,10 +449,6 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 		for i := range issuers {
 			issuers[i].Algorithms = nil
 		}
-	} else if !p.DisableKeysAtDeploy {
-		return nil, fmt.Errorf("the issuers list different Algorithms: Issuers[0] (%s) allows %s, Issuers[%d] (%s) allows %s (no list means %s): give them all the same ones, or set DisableKeysAtDeploy so each issuer's list goes into ISSUERS",
-			issuers[0].Issuer, strings.Join(seedspec.Algorithms(issuers[0].Algorithms), ","), differs, issuers[differs].Issuer,
-			strings.Join(seedspec.Algorithms(issuers[differs].Algorithms), ","), strings.Join(seedspec.DefaultAlgorithms, ","))
 	}
 	switch {
 	case len(issuers) == 1:
@@ -477,7 +475,7 @@ func environment(p Props, issuers []resolved) (map[string]*string, error) {
 func seedIssuers(in []resolved) []seedspec.Issuer {
 	out := make([]seedspec.Issuer, len(in))
 	for i, is := range in {
-		out[i] = seedspec.Issuer{Issuer: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse}
+		out[i] = seedspec.Issuer{Issuer: is.Issuer, JWKSURI: is.JWKSURI, Audiences: is.Audiences, TokenUse: is.TokenUse, Algorithms: is.Algorithms}
 	}
 	return out
 }
