@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"time"
+	"unicode"
 
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
