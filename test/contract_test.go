@@ -621,24 +621,6 @@ func iamMatch(pattern, s string) bool {
 	return regexp.MustCompile(re).MatchString(s)
 }
 
-// manyRules are n rules for n resources, each granted to any token.
-func manyRules(n int) []jwtauthorizer.Rule {
-	var rs []jwtauthorizer.Rule
-	for i := range n {
-		rs = append(rs, jwtauthorizer.Rule{Method: "GET", Resource: fmt.Sprintf("/customers/{customerId}/orders%02d", i), AnyToken: true})
-	}
-	return rs
-}
-
-func rulesJSON(t *testing.T, rs []jwtauthorizer.Rule) string {
-	t.Helper()
-	b, err := json.Marshal(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // TestConstructRefusesWhatTheBinaryCannotHonour: a prop the authorizer
 // would refuse at cold start (or read otherwise than meant) stops the synth
 // instead of a deploy whose authorizer never starts. Each case shows the
@@ -664,8 +646,6 @@ func TestConstructRefusesWhatTheBinaryCannotHonour(t *testing.T) {
 			map[string]string{"CONTEXT_CLAIMS": "email,sub"}, `ContextClaims holds "sub", which the context always carries`},
 		{"a context claim API Gateway puts beside the context", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"principalId"}},
 			map[string]string{"CONTEXT_CLAIMS": "principalId"}, `ContextClaims holds "principalId", which the context always carries or reserves`},
-		{"rules whose policy could exceed API Gateway's 8 KB response", jwtauthorizer.Props{Issuers: issuer(nil), Rules: manyRules(40)},
-			map[string]string{"SCOPE_RULES": rulesJSON(t, manyRules(40))}, "over the 7168 bytes the authorizer response leaves for it"},
 		{"a context claim twice", jwtauthorizer.Props{Issuers: issuer(nil), Rules: rules, ContextClaims: []string{"email", "email"}},
 			map[string]string{"CONTEXT_CLAIMS": "email,email"}, `ContextClaims holds "email" twice`},
 		{"rules whose path parameter reaches a resource granting less", jwtauthorizer.Props{Issuers: issuer(nil), Rules: []jwtauthorizer.Rule{

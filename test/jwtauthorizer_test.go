@@ -414,3 +414,35 @@ func TestConstructAlgorithmsByMeaning(t *testing.T) {
 		})
 	}
 }
+
+// TestConstructWarnsOfPolicySize: rules whose policy could pass API
+// Gateway's 8 KB response on the longest stage name synthesize with a
+// warning (such a request faults, never allows); few rules, or simple
+// responses (no policy), give none.
+func TestConstructWarnsOfPolicySize(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int
+		warn bool
+	}{{"3 rules", 3, false}, {"40 rules", 40, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			stack := constructStack()
+			var rules []jwtauthorizer.Rule
+			var methods []string
+			for i := range tc.n {
+				path := fmt.Sprintf("/customers/{customerId}/orders%02d", i)
+				rules = append(rules, jwtauthorizer.Rule{Method: "GET", Resource: path, AnyToken: true})
+				methods = append(methods, "GET "+path)
+			}
+			auth := jwtauthorizer.New(stack, "Auth", &jwtauthorizer.Props{Issuers: []jwtauthorizer.Issuer{externalIssuer()}, Rules: rules, DisableKeysAtDeploy: true})
+			restAPI(stack, auth.REST, methods...)
+			if msg := synthErr(stack); msg != "" {
+				t.Fatalf("synth: %s", msg)
+			}
+			warnings := assertions.Annotations_FromStack(stack).FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("policy of up to [0-9]+ bytes")))
+			if got := len(*warnings) > 0; got != tc.warn {
+				t.Fatalf("policy size warning = %v, want %v", got, tc.warn)
+			}
+		})
+	}
+}

@@ -56,6 +56,7 @@ import (
 	"github.com/secure-api-go/apigw-jwt/internal/metrics"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/lambdas/authz"
+	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
 // Package is the import path of the authorizer's main package, which New
@@ -254,6 +255,14 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 		algorithms = nil
 	}
 	c := constructs.NewConstruct(scope, &id)
+	// A policy over API Gateway's 8 KB response is a fault (500) for the
+	// broadly granted tokens, never an Allow; the bound assumes the longest
+	// stage name, so it is a warning (cdk synth --strict makes it an error).
+	if pr, err := policyRules(p.Rules); err == nil && !p.SimpleResponses {
+		if err := policy.CheckSize(pr, 0); err != nil {
+			awscdk.Annotations_Of(c).AddWarningV2(jsii.String("jwtauthorizer:PolicySize"), jsii.String(err.Error()))
+		}
+	}
 	a := &Authorizer{Construct: c, Rules: slices.Clone(p.Rules), Env: env, kind: p.Kind}
 	if !p.DisableKeysAtDeploy {
 		a.Seed = jwksseed.New(c, "JwksSeed", &jwksseed.Props{Issuers: seedIssuers(issuers), Algorithms: algorithms, OtherEnv: env, LogRetention: p.LogRetention})

@@ -71,14 +71,19 @@ func validateRules(rules []Rule) error {
 	// The authorizer checks the rules again at cold start (scope syntax,
 	// overlaps of path parameters under IAM's '*'): what it would refuse,
 	// the synth refuses, with the same words.
-	b, err := json.Marshal(rules)
-	if err == nil {
-		_, err = policy.ParseRules(string(b))
-	}
-	if err != nil {
+	if _, err := policyRules(rules); err != nil {
 		return fmt.Errorf("the authorizer would refuse these Rules at cold start: %v", err)
 	}
 	return nil
+}
+
+// policyRules are rules as the authorizer reads them from SCOPE_RULES.
+func policyRules(rules []Rule) ([]policy.Rule, error) {
+	b, err := json.Marshal(rules)
+	if err != nil {
+		return nil, err
+	}
+	return policy.ParseRules(string(b))
 }
 
 // segments splits a resource path into its segments, a {param} as "{}" and

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 	"github.com/secure-api-go/apigw-jwt/lambdas/jwtverify"
@@ -57,6 +58,12 @@ func FromEnv(getenv func(string) string, log *slog.Logger) (*Handler, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	// The worst case assumes the longest stage name; a policy over API
+	// Gateway's limit is a fault (500) at run time, never an Allow, so this
+	// is a warning, not a refusal (simple responses carry no policy).
+	if err := policy.CheckSize(h.Rules, 0); err != nil && !h.SimpleResponses {
+		log.Warn("configuration", "reason", "policy_may_exceed_limit", "scopeRules", err.Error())
 	}
 	if getenv("SCOPE_RULES") == "" {
 		log.Warn("configuration", "reason", "default_rules", "scopeRules",
@@ -208,7 +215,9 @@ func contextClaimsFromEnv(getenv func(string) string) ([]string, error) {
 	names := splitList(getenv("CONTEXT_CLAIMS"))
 	var errs []error
 	for i, n := range names {
-		if slices.Contains(ReservedContext, n) {
+		if strings.ContainsFunc(n, unicode.IsSpace) {
+			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, with a blank inside: name each claim exactly, separated by commas", jwtverify.ErrConfig, n))
+		} else if slices.Contains(ReservedContext, n) {
 			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q, which the context always carries or reserves (%s): leave it out", jwtverify.ErrConfig, n, strings.Join(ReservedContext, ", ")))
 		} else if slices.Contains(names[:i], n) {
 			errs = append(errs, fmt.Errorf("%w: CONTEXT_CLAIMS names %q twice: name each claim once", jwtverify.ErrConfig, n))

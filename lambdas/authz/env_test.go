@@ -61,6 +61,7 @@ func TestFromEnvErrors(t *testing.T) {
 		{"malformed JWKS_JSON", with(single, "JWKS_JSON", `{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"}]}`), []string{"JWKS_JSON is not a usable JWKS document"}, jwtverify.ErrConfig},
 		{"CONTEXT_CLAIMS naming a built-in key", with(single, "CONTEXT_CLAIMS", "email,sub"), []string{`CONTEXT_CLAIMS names "sub"`}, jwtverify.ErrConfig},
 		{"CONTEXT_CLAIMS naming a claim twice", with(single, "CONTEXT_CLAIMS", "email, email"), []string{`CONTEXT_CLAIMS names "email" twice`}, jwtverify.ErrConfig},
+		{"CONTEXT_CLAIMS with a blank inside a name", with(single, "CONTEXT_CLAIMS", "email,custom tenant"), []string{`CONTEXT_CLAIMS names "custom tenant", with a blank inside`}, jwtverify.ErrConfig},
 		{"SIMPLE_RESPONSES not a boolean", with(single, "SIMPLE_RESPONSES", "yes"), []string{`SIMPLE_RESPONSES="yes"`}, jwtverify.ErrConfig},
 		{"bad SCOPE_RULES", with(single, "SCOPE_RULES", "nope"), []string{"SCOPE_RULES is not a JSON array"}, policy.ErrRules},
 		{"blank SCOPE_RULES", with(single, "SCOPE_RULES", " \n"), []string{"SCOPE_RULES is blank"}, policy.ErrRules},

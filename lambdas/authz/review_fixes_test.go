@@ -237,28 +237,34 @@ func TestReservedContextClaims(t *testing.T) {
 	}
 }
 
-// TestFromEnvRefusesOversizedRules: rules whose policy for a broadly
-// granted token would exceed API Gateway's 8 KB are refused at cold start.
-func TestFromEnvRefusesOversizedRules(t *testing.T) {
+// TestFromEnvWarnsOfOversizedRules: rules whose policy for a broadly
+// granted token could exceed API Gateway's 8 KB (on the longest stage name)
+// start with a warning, not a refusal: such a request faults (500), and a
+// short stage fits far more; simple responses carry no policy, no warning.
+func TestFromEnvWarnsOfOversizedRules(t *testing.T) {
 	f := newFixture(t)
 	rule := func(i int) string {
 		return `{"method":"GET","resource":"/customers/{customerId}/orders` + string(rune('a'+i%26)) + string(rune('a'+i/26)) + `","anyToken":true}`
 	}
 	tests := []struct {
-		name string
-		n    int
-		ok   bool
-	}{{"10 rules", 10, true}, {"60 rules", 60, false}}
+		name   string
+		n      int
+		simple string
+		warn   bool
+	}{{"10 rules", 10, "", false}, {"60 rules", 60, "", true}, {"60 rules, simple responses", 60, "true", false}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rs []string
 			for i := 0; i < tt.n; i++ {
 				rs = append(rs, rule(i))
 			}
-			env := map[string]string{"ISSUER": issuer, "JWKS_URI": f.idp.JWKSURI(), "AUDIENCE": clientID, "SCOPE_RULES": "[" + strings.Join(rs, ",") + "]"}
-			_, err := FromEnv(func(k string) string { return env[k] }, nil)
-			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, policy.ErrRules)) {
-				t.Fatalf("FromEnv: %v, want ok=%v", err, tt.ok)
+			env := map[string]string{"ISSUER": issuer, "JWKS_URI": f.idp.JWKSURI(), "AUDIENCE": clientID, "SCOPE_RULES": "[" + strings.Join(rs, ",") + "]", "SIMPLE_RESPONSES": tt.simple}
+			var logs bytes.Buffer
+			if _, err := FromEnv(func(k string) string { return env[k] }, slog.New(slog.NewJSONHandler(&logs, nil))); err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			if got := strings.Contains(logs.String(), `"reason":"policy_may_exceed_limit"`); got != tt.warn {
+				t.Fatalf("warning logged = %v, want %v: %s", got, tt.warn, logs.String())
 			}
 		})
 	}

@@ -29,7 +29,7 @@
 // no pattern covers - is implicitly denied (403). API Gateway caches the
 // policy per token for the authorizer's TTL and applies it to every method of
 // the API, so it covers the whole API and stage, never only the method asked
-// about; and it never allows the stage as a whole. Validate refuses rules
+// about; and it never allows the stage as a whole. CheckSize reports rules
 // whose policy, for a token granted every rule, could exceed the room API
 // Gateway's 8 KB response leaves it (WorstCaseSize, MaxPolicyBytes).
 package policy
@@ -177,12 +177,21 @@ func Validate(rules []Rule) error {
 			}
 		}
 	}
-	if err := checkOverlaps(rules); err != nil {
-		return err
-	}
-	if n := WorstCaseSize(rules); n > MaxPolicyBytes {
-		return fmt.Errorf("%w: a token granted every rule gets a policy of up to %d bytes (with the longest region, account, API id and stage names API Gateway allows), over the %d bytes the authorizer response leaves for it (API Gateway's limit is 8 KB, context included): every such request would fail with 500; use fewer rules (one greedy /{proxy+} rule covers a subtree) or split the API between authorizers",
-			ErrRules, n, MaxPolicyBytes)
+	return checkOverlaps(rules)
+}
+
+// CheckSize reports rules whose policy, for a token granted every rule,
+// could exceed MaxPolicyBytes on a stage whose name has stageLen characters
+// (0 or less: 128, the longest API Gateway allows), with the longest
+// partition, region, account and API id. Such a token's response would be
+// refused by API Gateway: the authorizer answers it with a fault (500),
+// never an Allow. It is not part of Validate: the bound is a worst case
+// (about 16 literal resources fit a 128-character stage, far more a short
+// one), so the authorizer warns at cold start and the construct at synth.
+func CheckSize(rules []Rule, stageLen int) error {
+	if n := worstCaseSize(rules, stageLen); n > MaxPolicyBytes {
+		return fmt.Errorf("%w: a token granted every rule gets a policy of up to %d bytes (with the longest region, account and API id, and a %d-character stage), over the %d bytes the authorizer response leaves for it (API Gateway's limit is 8 KB, context included): such requests would fail with 500; use fewer rules (one greedy /{proxy+} rule covers a subtree) or split the API between authorizers",
+			ErrRules, n, stageLength(stageLen), MaxPolicyBytes)
 	}
 	return nil
 }
@@ -206,13 +215,23 @@ var worstCaseARN = MethodARN{
 
 // WorstCaseSize is the size in bytes of the JSON response Build returns for
 // a token every rule grants, in the longest ARN API Gateway can send,
-// without principalId and context. Validate refuses rules for which it is
-// over MaxPolicyBytes: such a token would get a response API Gateway
-// rejects, on every request.
-func WorstCaseSize(rules []Rule) int {
-	resp, _ := Build("", worstCaseARN, Token{}, anyTokenRules(rules), nil)
+// without principalId and context.
+func WorstCaseSize(rules []Rule) int { return worstCaseSize(rules, 0) }
+
+func worstCaseSize(rules []Rule, stageLen int) int {
+	arn := worstCaseARN
+	arn.Stage = strings.Repeat("s", stageLength(stageLen))
+	resp, _ := Build("", arn, Token{}, anyTokenRules(rules), nil)
 	b, _ := json.Marshal(resp)
 	return len(b)
+}
+
+// stageLength is stageLen, or 128 (the longest stage name) when unknown.
+func stageLength(stageLen int) int {
+	if stageLen <= 0 {
+		return len(worstCaseARN.Stage)
+	}
+	return stageLen
 }
 
 // anyTokenRules are rules granting their methods and resources to every token.

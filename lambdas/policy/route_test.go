@@ -58,10 +58,11 @@ func TestAllowsRoute(t *testing.T) {
 	}
 }
 
-// TestValidateRefusesOversizedPolicy: a rule set whose policy, for a token
-// granted every rule, would not fit API Gateway's 8 KB response is refused
-// at cold start and synth, not faulted on every request.
-func TestValidateRefusesOversizedPolicy(t *testing.T) {
+// TestCheckSize: a rule set whose policy, for a token granted every rule,
+// could not fit API Gateway's 8 KB response on the longest stage name is
+// reported; a short stage fits far more rules; Validate (what the authorizer
+// refuses at cold start) does not depend on it.
+func TestCheckSize(t *testing.T) {
 	many := func(n int) []Rule {
 		var rs []Rule
 		for i := 0; i < n; i++ {
@@ -70,23 +71,29 @@ func TestValidateRefusesOversizedPolicy(t *testing.T) {
 		return rs
 	}
 	tests := []struct {
-		name  string
-		rules []Rule
-		ok    bool
+		name     string
+		rules    []Rule
+		stageLen int
+		ok       bool
 	}{
-		{"one rule", many(1), true},
-		{"15 rules", many(15), true},
-		{"17 rules", many(17), false},
-		{"60 rules (the review's set)", many(60), false},
+		{"one rule", many(1), 0, true},
+		{"15 rules", many(15), 0, true},
+		{"17 rules, longest stage", many(17), 0, false},
+		{"17 rules, stage prod", many(17), 4, true},
+		{"60 rules (the review's set), longest stage", many(60), 0, false},
+		{"60 rules, stage prod", many(60), 4, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Validate(tt.rules)
+			err := CheckSize(tt.rules, tt.stageLen)
 			if tt.ok != (err == nil) {
-				t.Fatalf("Validate: %v (worst case %d bytes), want ok=%v", err, WorstCaseSize(tt.rules), tt.ok)
+				t.Fatalf("CheckSize: %v (worst case %d bytes), want ok=%v", err, worstCaseSize(tt.rules, tt.stageLen), tt.ok)
 			}
 			if err != nil && (!errors.Is(err, ErrRules) || !strings.Contains(err.Error(), "fewer rules")) {
 				t.Fatalf("error %q: want ErrRules naming the fix", err)
+			}
+			if err := Validate(tt.rules); err != nil {
+				t.Fatalf("Validate refuses by size: %v", err)
 			}
 		})
 	}
