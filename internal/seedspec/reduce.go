@@ -50,12 +50,34 @@ var curves = map[string]struct {
 	"P-384": {"ES384", 48, ecdh.P384()},
 }
 
+// opsVerify reports whether a JWK's key_ops (RFC 7517 section 4.3) lets it
+// verify signatures: absent, or a list holding "verify". The authorizer
+// leaves such keys out of a fetched set too (jwtverify); the seed drops
+// key_ops, so it must not turn a key marked for encryption into one for
+// signatures.
+func opsVerify(ops any) bool {
+	if ops == nil {
+		return true
+	}
+	list, ok := ops.([]any)
+	if !ok {
+		return false
+	}
+	for _, o := range list {
+		if o == "verify" {
+			return true
+		}
+	}
+	return false
+}
+
 // Reduce is which keys of a JWKS document the seed keeps for an issuer
 // allowing algs: of every signing key with a kid that can verify one of
 // algs, only kty, kid, use, alg and the public key: n and e of an RSA key,
 // crv, x and y of an EC key on P-256 or P-384. A key whose alg is given must
 // name one of algs. Other keys (encryption, other types or curves, no kid,
-// malformed, of an algorithm the issuer does not allow) are left out. A key
+// malformed, of an algorithm the issuer does not allow, key_ops without
+// verify) are left out. A key
 // with private material (d, or the k of a symmetric key) is left out too and
 // its kid (or #index) returned in private: a JWKS is public, so the IdP is
 // misconfigured. A body that is not a JWKS is ErrNotJWKS.
@@ -80,7 +102,7 @@ func Reduce(body []byte, algs []string) (keys []Key, private []string, err error
 			private = append(private, name)
 			continue
 		}
-		if r.Kid == "" || (r.Use != "" && r.Use != "sig") {
+		if r.Kid == "" || (r.Use != "" && r.Use != "sig") || !opsVerify(k["key_ops"]) {
 			continue
 		}
 		var verifies []string
