@@ -32,6 +32,8 @@ var lintedConfigs = map[string]map[string]any{
 	"existing-cloudwatch-role": {"apiGatewayCloudWatchRole": "existing"},
 	"alarm-email":              {"alarmEmail": "ops@example.com"},
 	"native-jwt":               nativeJWT,
+	"cors-one-origin":          {"corsOrigins": "https://app.example.com"},
+	"cors-two-origins":         {"corsOrigins": "https://a.example.com,https://b.example.com"},
 }
 
 // TestCfnLint runs cfn-lint on the template of every configuration: no
