@@ -258,8 +258,8 @@ func New(scope constructs.Construct, id string, props *Props) *Authorizer {
 	// A policy over API Gateway's 8 KB response is a fault (500) for the
 	// broadly granted tokens, never an Allow; the bound assumes the longest
 	// stage name, so it is a warning (cdk synth --strict makes it an error).
-	if pr, err := policyRules(p.Rules); err == nil && !p.SimpleResponses {
-		if err := policy.CheckSize(pr, 0); err != nil {
+	if !p.SimpleResponses {
+		if err := policy.CheckSize(p.Rules, 0); err != nil {
 			awscdk.Annotations_Of(c).AddWarningV2(jsii.String("jwtauthorizer:PolicySize"), jsii.String(err.Error()))
 		}
 	}

@@ -1,47 +1,22 @@
 package jwtauthorizer
 
 import (
-	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/secure-api-go/apigw-jwt/lambdas/policy"
 )
 
-// Rule grants Method on Resource to a token that holds one of Scopes, OR is
-// in one of Groups, OR whose audience (aud; client_id when it has no aud) is
-// one of Clients, OR to any valid token when AnyToken is set. Several rules
-// for one method and resource add up. A method no rule grants is refused
-// (403): the rules are an allow-list. It is one element of the authorizer's
-// SCOPE_RULES.
-type Rule struct {
-	// Method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (no "*": name
-	// each method, so a verb added later is not granted by accident). Required.
-	Method string `json:"method"`
-	// Resource is the API's resource path as declared: "/", "/pets",
-	// "/pets/{petId}", "/files/{path+}". Required.
-	Resource string `json:"resource"`
-	// Scopes: a token holding one of them is granted. Default: none.
-	Scopes []string `json:"scopes,omitempty"`
-	// Groups: a token whose groups claim (cognito:groups) holds one of them
-	// is granted. Default: none.
-	Groups []string `json:"groups,omitempty"`
-	// Clients: a token issued to one of these audiences or app client ids is
-	// granted. Default: none.
-	Clients []string `json:"clients,omitempty"`
-	// AnyToken grants every valid token; it excludes the other three.
-	// Default: false.
-	AnyToken bool `json:"anyToken,omitempty"`
-}
+// Rule is one element of the authorizer's allow-list (SCOPE_RULES), the
+// type the authorizer itself reads: a token may call Method on Resource when
+// it holds one of Scopes, is in one of Groups, was issued to one of Clients,
+// or when AnyToken is set. Several rules for one method and resource add up;
+// a method no rule grants is refused (403).
+type Rule = policy.Rule
 
 // Methods a Rule may name.
-var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
-
-// A resource path: "/" or "/"-separated segments, each a literal or a
-// {param}, and last only a greedy {param+}; no IAM wildcard in a literal.
-var resourceRE = regexp.MustCompile(`^/$|^(/([A-Za-z0-9._~\-]+|\{[A-Za-z0-9_]+\}))*(/\{[A-Za-z0-9_]+\+\})?$`)
+var Methods = policy.Methods
 
 func validateRules(rules []Rule) error {
 	if len(rules) == 0 {
@@ -52,7 +27,7 @@ func validateRules(rules []Rule) error {
 		if !slices.Contains(Methods, r.Method) {
 			return fmt.Errorf("%s: Method %q: want one of %s (no \"*\" or ANY: name each method)", name, r.Method, strings.Join(Methods, ", "))
 		}
-		if !resourceRE.MatchString(r.Resource) {
+		if !policy.ValidResource(r.Resource) {
 			return fmt.Errorf("%s: Resource %q: want a resource path like /, /pets, /pets/{petId} or /files/{path+}", name, r.Resource)
 		}
 		some := len(r.Scopes) > 0 || len(r.Groups) > 0 || len(r.Clients) > 0
@@ -71,19 +46,10 @@ func validateRules(rules []Rule) error {
 	// The authorizer checks the rules again at cold start (scope syntax,
 	// overlaps of path parameters under IAM's '*'): what it would refuse,
 	// the synth refuses, with the same words.
-	if _, err := policyRules(rules); err != nil {
+	if err := policy.Validate(rules); err != nil {
 		return fmt.Errorf("the authorizer would refuse these Rules at cold start: %v", err)
 	}
 	return nil
-}
-
-// policyRules are rules as the authorizer reads them from SCOPE_RULES.
-func policyRules(rules []Rule) ([]policy.Rule, error) {
-	b, err := json.Marshal(rules)
-	if err != nil {
-		return nil, err
-	}
-	return policy.ParseRules(string(b))
 }
 
 // segments splits a resource path into its segments, a {param} as "{}" and

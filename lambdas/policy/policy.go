@@ -46,6 +46,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/secure-api-go/apigw-jwt/internal/iampolicy"
 	"github.com/secure-api-go/apigw-jwt/internal/scope"
 )
 
@@ -68,12 +69,23 @@ var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS
 // them is granted). Resource is an API Gateway resource path (REST) or route
 // path (HTTP API): "/", "/pets", "/pets/{petId}", "/files/{path+}".
 type Rule struct {
-	Method   string   `json:"method"`
-	Resource string   `json:"resource"`
-	Scopes   []string `json:"scopes,omitempty"`
-	Groups   []string `json:"groups,omitempty"`
-	Clients  []string `json:"clients,omitempty"`
-	AnyToken bool     `json:"anyToken,omitempty"`
+	// Method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS (no "*": name
+	// each method, so a verb added later is not granted by accident). Required.
+	Method string `json:"method"`
+	// Resource is the API's resource path as declared: "/", "/pets",
+	// "/pets/{petId}", "/files/{path+}". Required.
+	Resource string `json:"resource"`
+	// Scopes: a token holding one of them is granted. Default: none.
+	Scopes []string `json:"scopes,omitempty"`
+	// Groups: a token whose groups claim (cognito:groups by default) holds
+	// one of them is granted. Default: none.
+	Groups []string `json:"groups,omitempty"`
+	// Clients: a token issued to one of these audiences or app client ids is
+	// granted. Default: none.
+	Clients []string `json:"clients,omitempty"`
+	// AnyToken grants every valid token; it excludes the other three.
+	// Default: false.
+	AnyToken bool `json:"anyToken,omitempty"`
 }
 
 // Token is what the rules look at in a verified token.
@@ -116,6 +128,9 @@ func (r Rule) Grants(t Token) bool {
 // or, last only, a greedy {param+}. Literals never hold '*' or '?', the IAM
 // wildcards, so a pattern is never broader than the rule says.
 var resourceRE = regexp.MustCompile(`^/$|^(/([A-Za-z0-9._~\-]+|\{[A-Za-z0-9_]+\}))*(/\{[A-Za-z0-9_]+\+\})?$`)
+
+// ValidResource reports whether path is a resource path a Rule may name.
+func ValidResource(path string) bool { return resourceRE.MatchString(path) }
 
 // ParseRules reads rules from JSON (the authorizer's SCOPE_RULES): an array
 // of {"method", "resource", "scopes"?, "groups"?, "clients"?, "anyToken"?}.
@@ -469,7 +484,7 @@ func Allows(arn MethodARN, tok Token, rules []Rule) bool {
 			continue
 		}
 		for _, p := range patterns(r.Method, r.Resource) {
-			if wildcardMatch(p, want) {
+			if iampolicy.Match(p, want) {
 				return true
 			}
 		}
@@ -511,36 +526,10 @@ func AllowsRoute(routeKey string, arn MethodARN, tok Token, rules []Rule) bool {
 			// The route's '*' are matched as characters, which only a '*' of
 			// p can match (rule patterns hold no literal '*'): p matches every
 			// path that route does.
-			if wildcardMatch(p, route) {
+			if iampolicy.Match(p, route) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// wildcardMatch reports whether s matches pattern, where '*' matches any run
-// of characters and '?' one (IAM's ARN matching); s is literal.
-func wildcardMatch(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p, mark = star+1, mark+1
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
