@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -14,34 +13,9 @@ import (
 
 	"github.com/secure-api-go/apigw-jwt/constructs/jwtauthorizer"
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+	"github.com/secure-api-go/apigw-jwt/internal/readme"
 	"github.com/secure-api-go/apigw-jwt/internal/seedspec"
 )
-
-const readmeSection = "## Use the authorizer in your own stack"
-
-// readmeGoBlocks returns the Go code blocks of the README section.
-func readmeGoBlocks(t *testing.T, root string) []string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(raw), "\n"+readmeSection+"\n")
-	if !ok {
-		t.Fatalf("README.md has no section %q", readmeSection)
-	}
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	var blocks []string
-	for _, m := range regexp.MustCompile("(?s)\n```go\n(.*?)\n```\n").FindAllStringSubmatch(section, -1) {
-		blocks = append(blocks, m[1]+"\n")
-	}
-	if len(blocks) == 0 {
-		t.Fatalf("README section %q has no Go code block", readmeSection)
-	}
-	return blocks
-}
 
 // TestReadmeConstructApp is the README's promise to a stranger: its first
 // Go block, as written, is the main.go of a CDK app in a module of its own
@@ -64,7 +38,11 @@ func TestReadmeConstructApp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("main.go", readmeGoBlocks(t, root)[0])
+	blocks, err := readme.GoBlocks(root, readme.ConsumerSection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("main.go", blocks[0].Source)
 	// The Lambdas are built with the consumer's pinned Go release (its
 	// toolchain line, as gobuild.Toolchain reads it): the same as ours here,
 	// so the test needs no toolchain download.

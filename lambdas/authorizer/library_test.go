@@ -4,11 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
+	"github.com/secure-api-go/apigw-jwt/internal/readme"
 )
 
 // publicPackages are what a consumer of the library imports or builds.
@@ -60,38 +60,23 @@ func TestLibraryPullsNoCDK(t *testing.T) {
 	}
 }
 
-const readmeSection = "## Use the authorizer in your own stack"
-
 // readmeLibraryMain returns the README section's Go block that uses the
 // library alone: the one under "### The library alone", which must be the
 // section's second Go block once the construct's app (the first) is there.
 func readmeLibraryMain(t *testing.T, root string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+	blocks, err := readme.GoBlocks(root, readme.ConsumerSection)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(raw), "\n"+readmeSection+"\n")
-	if !ok {
-		t.Fatalf("README.md has no section %q", readmeSection)
-	}
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	goBlock := regexp.MustCompile("(?s)\n```go\n(.*?)\n```\n")
-	blocks := goBlock.FindAllStringSubmatchIndex(section, -1)
-	sub := strings.Index(section, "\n### The library alone")
-	if sub < 0 {
-		t.Fatalf("README section %q has no subsection \"### The library alone...\"", readmeSection)
-	}
 	for i, b := range blocks {
-		if b[0] < sub {
+		if !strings.HasPrefix(b.Subsection, "### The library alone") {
 			continue
 		}
 		if i != 1 && len(blocks) > 1 {
 			t.Fatalf("the library's main.go is Go block %d of the README section, want the second (DESIGN.md: the first is the construct's app)", i+1)
 		}
-		return section[b[2]:b[3]] + "\n"
+		return b.Source
 	}
 	t.Fatalf("no Go block under \"### The library alone\"")
 	return ""
