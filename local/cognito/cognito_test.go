@@ -8,13 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
-
-	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 )
 
 // cognitoLocalEvent is what cognito-local sends: version "0", no groups.
@@ -78,39 +73,15 @@ func TestPasswordMeetsThePolicy(t *testing.T) {
 // (password hash) and a refresh token, and checks that nothing it wrote is
 // readable by another user of the machine.
 func TestDatabaseIsPrivate(t *testing.T) {
-	root, err := gobuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "cognito")
-	ctx := context.Background()
-	l, err := Start(ctx, Options{ModuleRoot: root, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Stop(3 * time.Second)
-	pool, err := l.API.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("modes")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.PoolID = *pool.UserPool.Id
-	client, err := l.API.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String("modes"),
-		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	password := Password()
-	if err := l.CreateUser(ctx, "modeuser", password, nil); err != nil {
-		t.Fatal(err)
-	}
-	auth, err := l.API.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: client.UserPoolClient.ClientId,
-		AuthParameters: map[string]string{"USERNAME": "modeuser", "PASSWORD": password}})
-	if err != nil || auth.AuthenticationResult == nil || aws.ToString(auth.AuthenticationResult.RefreshToken) == "" {
-		t.Fatalf("login: %v", err)
+	l := startWithPool(t, dir, "modes")
+	auth := login(t, l, "modeuser")
+	if aws.ToString(auth.RefreshToken) == "" {
+		t.Fatal("login: no refresh token")
 	}
 
 	dbFiles, refreshOnDisk := 0, false
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -128,7 +99,7 @@ func TestDatabaseIsPrivate(t *testing.T) {
 		if !d.IsDir() && filepath.Base(filepath.Dir(p)) == "db" {
 			dbFiles++
 			b, _ := os.ReadFile(p)
-			refreshOnDisk = refreshOnDisk || strings.Contains(string(b), *auth.AuthenticationResult.RefreshToken)
+			refreshOnDisk = refreshOnDisk || strings.Contains(string(b), *auth.RefreshToken)
 		}
 		return nil
 	})

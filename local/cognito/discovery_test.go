@@ -1,7 +1,6 @@
 package cognito
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -9,11 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/secure-api-go/apigw-jwt/internal/gobuild"
 )
 
 // TestDiscoveryDocument: the local Cognito serves, at
@@ -21,38 +16,11 @@ import (
 // a jwks_uri that serves the key set, as a Cognito user pool does
 // (cognito-local's own document names http://localhost:9229 whatever its port).
 func TestDiscoveryDocument(t *testing.T) {
-	root, err := gobuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	l, err := Start(ctx, Options{ModuleRoot: root, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Stop(3 * time.Second)
-	pool, err := l.API.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("discovery")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.PoolID = *pool.UserPool.Id
+	l := startWithPool(t, t.TempDir(), "discovery")
 	issuer := l.Endpoint + "/" + l.PoolID
-	client, err := l.API.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{UserPoolId: &l.PoolID, ClientName: aws.String("d"),
-		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	password := Password()
-	if err := l.CreateUser(ctx, "d", password, nil); err != nil {
-		t.Fatal(err)
-	}
-	auth, err := l.API.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: types.AuthFlowTypeUserPasswordAuth, ClientId: client.UserPoolClient.ClientId,
-		AuthParameters: map[string]string{"USERNAME": "d", "PASSWORD": password}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	auth := login(t, l, "d")
 	claims := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(aws.ToString(auth.AuthenticationResult.IdToken), claims); err != nil || claims["iss"] != issuer {
+	if _, _, err := jwt.NewParser().ParseUnverified(aws.ToString(auth.IdToken), claims); err != nil || claims["iss"] != issuer {
 		t.Fatalf("token iss %v, want %s (%v)", claims["iss"], issuer, err)
 	}
 	get := func(url string, v any) {

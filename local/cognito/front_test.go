@@ -26,21 +26,9 @@ import (
 // CORS headers, while the SDK, the CLI and the discovery and key GETs of the
 // local stack keep working.
 func TestFrontRefusesBrowsers(t *testing.T) {
-	root, err := gobuild.ModuleRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	l, err := Start(ctx, Options{ModuleRoot: root, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Stop(3 * time.Second)
-	pool, err := l.API.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("front")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	poolID := *pool.UserPool.Id
+	l := startWithPool(t, t.TempDir(), "front")
+	poolID := l.PoolID
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(l.Endpoint, "http://"))
 	createUser := `{"UserPoolId":"` + poolID + `","Username":"mallory","TemporaryPassword":"Aa1!aaaaaaaa"}`
 	const evil = "https://evil.example"
@@ -97,7 +85,7 @@ func TestFrontRefusesBrowsers(t *testing.T) {
 		})
 	}
 	// None of the refused admin calls reached cognito-local.
-	_, err = l.API.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &poolID, Username: aws.String("mallory")})
+	_, err := l.API.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &poolID, Username: aws.String("mallory")})
 	var nf *types.UserNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("AdminGetUser mallory: %v, want UserNotFoundException: a refused call created the user", err)
